@@ -8,3 +8,5 @@
 
 pub mod config;
 pub mod health;
+pub mod logging;
+pub mod timer;

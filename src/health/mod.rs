@@ -1,6 +1,10 @@
 //! Health: probe results → backend states (spec/health.md). Pure code: no
 //! sockets, no clocks; time comes in as arguments.
 
+pub mod machine;
+pub mod schedule;
 pub mod types;
 
+pub use machine::{Action, ActionError, ActionResult, BackendHealth};
+pub use schedule::{IntervalKind, Intervals, Rng, STATIC_REAFFIRM};
 pub use types::{Code, ProbeResult, State, Transition};

@@ -7,6 +7,7 @@
 //! sockets, the clock and the `mio::Poll`; everything it calls is pure.
 
 pub mod config;
+pub mod daemon;
 pub mod health;
 pub mod logging;
 pub mod timer;

@@ -10,5 +10,6 @@ pub mod config;
 pub mod daemon;
 pub mod health;
 pub mod logging;
+pub mod probe_stats;
 pub mod timer;
 pub mod weights;

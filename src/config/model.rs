@@ -201,3 +201,36 @@ impl Frontend {
             .flat_map(|p| p.members.iter().map(|m| m.backend.as_str()))
     }
 }
+
+impl Config {
+    /// A config with nothing in it: the "previous config" of the first load,
+    /// so that startup is a reload where every backend is new.
+    pub fn empty() -> Config {
+        Config {
+            healthchecker: HealthcheckerConfig {
+                transition_history: 5,
+                netns: None,
+            },
+            vpp: VppConfig {
+                api_socket: None,
+                stats_socket: PathBuf::new(),
+                lb: LbConfig {
+                    sync_interval: Duration::ZERO,
+                    ipv4_src_address: None,
+                    ipv6_src_address: None,
+                    sticky_buckets_per_core: 65536,
+                    flow_timeout_secs: 40,
+                    startup_min_delay: Duration::ZERO,
+                    startup_max_delay: Duration::ZERO,
+                },
+            },
+            control: ControlConfig {
+                socket: None,
+                mode: 0o660,
+            },
+            healthchecks: BTreeMap::new(),
+            backends: BTreeMap::new(),
+            frontends: BTreeMap::new(),
+        }
+    }
+}

@@ -1,0 +1,618 @@
+//! The health checker's runtime: one slot per backend holding its state
+//! machine, its schedule generation and at most one probe in flight. It
+//! starts probes when their timers fire, feeds results into
+//! [`BackendHealth`], schedules the next probe from the pure policy in
+//! [`crate::health::schedule`], and hands transitions back to the loop.
+//!
+//! Timer entries and in-flight probes carry the slot's generation; pausing,
+//! restarting or removing a backend bumps it, so stale timers and late probe
+//! results are ignored without searching the heap.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use mio::{Registry, Token};
+
+use crate::config::{Backend, CheckType, Config, HealthCheck};
+use crate::health::schedule::{self, Intervals, Rng, FIRST_PROBE_WINDOW, STATIC_REAFFIRM};
+use crate::health::{Action, ActionError, BackendHealth, Code, ProbeResult, State, Transition};
+use crate::probe::{IcmpEngines, Probe, ProbeKind, ProbeTarget, SocketFactory};
+use crate::probe_stats::ProbeStats;
+use crate::timer::{LatencyHistogram, TimerHeap};
+
+use super::reload::{BackendPlan, BackendReload};
+use super::tokens::{self, TimerKey};
+
+/// A health check prepared for probing (request bytes, TLS config, regex
+/// built once, not per probe).
+pub struct CheckRuntime {
+    pub name: String,
+    pub check: HealthCheck,
+    pub intervals: Intervals,
+    pub kind: ProbeKind,
+}
+
+/// The last probe result of a backend.
+#[derive(Debug, Clone)]
+pub struct LastProbe {
+    pub result: ProbeResult,
+    pub at_unix_ms: u64,
+}
+
+enum InFlight {
+    Socket(Probe),
+    Icmp,
+}
+
+/// One backend's runtime.
+pub struct BackendSlot {
+    pub name: String,
+    pub backend: Backend,
+    /// `None`: static backend.
+    pub check: Option<Rc<CheckRuntime>>,
+    pub health: BackendHealth,
+    gen: u32,
+    inflight: Option<(InFlight, Instant)>,
+    pub last: Option<LastProbe>,
+    pub stats: ProbeStats,
+}
+
+impl BackendSlot {
+    pub fn check_type(&self) -> Option<CheckType> {
+        self.check.as_ref().map(|c| c.check.check_type)
+    }
+}
+
+/// A transition the loop must act on (events, logs, VPP sync).
+#[derive(Debug, Clone)]
+pub struct BackendTransition {
+    pub backend: String,
+    pub transition: Transition,
+    pub detail: String,
+}
+
+pub struct Checker {
+    slots: Vec<Option<BackendSlot>>,
+    free: Vec<usize>,
+    by_name: BTreeMap<String, usize>,
+    checks: BTreeMap<String, Rc<CheckRuntime>>,
+    sockets: SocketFactory,
+    icmp: IcmpEngines,
+    rng: Rng,
+    pub lateness: LatencyHistogram,
+    pub probes_started: u64,
+}
+
+/// Errors preparing a health check at (re)load.
+#[derive(Debug)]
+pub struct CheckBuildError {
+    pub check: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for CheckBuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "healthchecks.{}: {}", self.check, self.message)
+    }
+}
+
+fn build_checks(cfg: &Config) -> Result<BTreeMap<String, Rc<CheckRuntime>>, CheckBuildError> {
+    let mut out = BTreeMap::new();
+    for (name, hc) in &cfg.healthchecks {
+        let kind = ProbeKind::from_check(hc).map_err(|e| CheckBuildError {
+            check: name.clone(),
+            message: e.to_string(),
+        })?;
+        out.insert(
+            name.clone(),
+            Rc::new(CheckRuntime {
+                name: name.clone(),
+                check: hc.clone(),
+                intervals: Intervals::from_check(hc),
+                kind,
+            }),
+        );
+    }
+    Ok(out)
+}
+
+fn unix_ms() -> u64 {
+    crate::logging::now_unix_ms()
+}
+
+impl Checker {
+    /// Prepare the checks of `cfg`; backends are added by [`Checker::apply_reload`].
+    pub fn new(cfg: &Config, seed: u64) -> Result<Checker, CheckBuildError> {
+        Ok(Checker {
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_name: BTreeMap::new(),
+            checks: build_checks(cfg)?,
+            sockets: SocketFactory::new(cfg.healthchecker.netns.as_deref()),
+            icmp: IcmpEngines::default(),
+            rng: Rng::new(seed),
+            lateness: LatencyHistogram::new(),
+            probes_started: 0,
+        })
+    }
+
+    /// Validate that `cfg`'s checks can be prepared, without applying.
+    pub fn precheck(cfg: &Config) -> Result<(), CheckBuildError> {
+        build_checks(cfg).map(|_| ())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&BackendSlot> {
+        self.by_name
+            .get(name)
+            .and_then(|&i| self.slots.get(i))
+            .and_then(Option::as_ref)
+    }
+
+    pub fn state_of(&self, name: &str) -> State {
+        self.get(name)
+            .map(|s| s.health.state())
+            .unwrap_or(State::Removed)
+    }
+
+    /// Backends sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = &BackendSlot> {
+        self.by_name
+            .values()
+            .filter_map(|&i| self.slots.get(i).and_then(Option::as_ref))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    pub fn check(&self, name: &str) -> Option<&Rc<CheckRuntime>> {
+        self.checks.get(name)
+    }
+
+    pub fn checks(&self) -> impl Iterator<Item = &Rc<CheckRuntime>> {
+        self.checks.values()
+    }
+
+    /// Probes currently in flight.
+    pub fn in_flight(&self) -> usize {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| s.inflight.is_some())
+            .count()
+    }
+
+    /// Apply a reload plan (or the initial load, where every backend is
+    /// `Add`). New and restarted backends get their first probe spread over
+    /// min(interval, 1 s).
+    pub fn apply_reload(
+        &mut self,
+        cfg: &Config,
+        plan: &BTreeMap<String, BackendReload>,
+        registry: &Registry,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) -> Result<(), CheckBuildError> {
+        self.checks = build_checks(cfg)?;
+        self.sockets = SocketFactory::new(cfg.healthchecker.netns.as_deref());
+        let now_ms = unix_ms();
+        let history = cfg.healthchecker.transition_history;
+        let starting: Vec<&String> = plan
+            .iter()
+            .filter(|(_, r)| matches!(r.plan, BackendPlan::Add | BackendPlan::Restart(_)))
+            .map(|(n, _)| n)
+            .collect();
+        let count = starting.len();
+        let mut start_index = 0usize;
+        for (name, r) in plan {
+            match &r.plan {
+                BackendPlan::Remove => {
+                    if let Some(i) = self.by_name.remove(name) {
+                        if let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) {
+                            self.cancel(&mut slot, registry, i);
+                            if let Ok(Some(t)) = slot.health.remove(now_ms) {
+                                out.push(BackendTransition {
+                                    backend: name.clone(),
+                                    transition: t,
+                                    detail: "removed from config".into(),
+                                });
+                            }
+                        }
+                        self.free.push(i);
+                    }
+                }
+                BackendPlan::Add => {
+                    let Some(b) = cfg.backends.get(name) else {
+                        continue;
+                    };
+                    let check = b.healthcheck.as_ref().and_then(|c| self.checks.get(c)).cloned();
+                    let (rise, fall) = check
+                        .as_ref()
+                        .map(|c| (c.check.rise, c.check.fall))
+                        .unwrap_or((1, 1));
+                    let slot = BackendSlot {
+                        name: name.clone(),
+                        backend: b.clone(),
+                        check,
+                        health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
+                        gen: 0,
+                        inflight: None,
+                        last: None,
+                        stats: ProbeStats::default(),
+                    };
+                    let i = match self.free.pop() {
+                        Some(i) => {
+                            if let Some(s) = self.slots.get_mut(i) {
+                                *s = Some(slot);
+                            }
+                            i
+                        }
+                        None => {
+                            self.slots.push(Some(slot));
+                            self.slots.len() - 1
+                        }
+                    };
+                    self.by_name.insert(name.clone(), i);
+                    self.schedule_first(i, start_index, count, timers, now);
+                    start_index += 1;
+                }
+                BackendPlan::Keep | BackendPlan::Restart(_) => {
+                    let Some(&i) = self.by_name.get(name) else {
+                        continue;
+                    };
+                    let Some(b) = cfg.backends.get(name) else {
+                        continue;
+                    };
+                    let check = b.healthcheck.as_ref().and_then(|c| self.checks.get(c)).cloned();
+                    let restart = matches!(r.plan, BackendPlan::Restart(_));
+                    let mut cancel_needed = false;
+                    if let Some(Some(slot)) = self.slots.get_mut(i) {
+                        slot.backend = b.clone();
+                        slot.check = check;
+                        slot.health.set_history_cap(history);
+                        if restart {
+                            cancel_needed = true;
+                        }
+                    }
+                    if cancel_needed {
+                        if let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) {
+                            self.cancel(&mut slot, registry, i);
+                            let (rise, fall) = slot
+                                .check
+                                .as_ref()
+                                .map(|c| (c.check.rise, c.check.fall))
+                                .unwrap_or((1, 1));
+                            if let Ok(Some(t)) = slot.health.restart(rise, fall, now_ms) {
+                                out.push(BackendTransition {
+                                    backend: name.clone(),
+                                    transition: t,
+                                    detail: match &r.plan {
+                                        BackendPlan::Restart(reason) => reason.as_str().into(),
+                                        _ => String::new(),
+                                    },
+                                });
+                            }
+                            if let Some(s) = self.slots.get_mut(i) {
+                                *s = Some(slot);
+                            }
+                        }
+                        self.schedule_first(i, start_index, count, timers, now);
+                        start_index += 1;
+                    }
+                }
+            }
+            if let Some(enabled) = r.enabled_changed {
+                let action = if enabled { Action::Enable } else { Action::Disable };
+                let _ = self.operator(name, action, registry, timers, now, out);
+            }
+        }
+        Ok(())
+    }
+
+    fn schedule_first(
+        &mut self,
+        i: usize,
+        index: usize,
+        count: usize,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+    ) {
+        let Some(Some(slot)) = self.slots.get_mut(i) else {
+            return;
+        };
+        if !slot.health.state().is_probing() {
+            return;
+        }
+        slot.gen = slot.gen.wrapping_add(1);
+        let delay = match &slot.check {
+            // Static backends resolve at once.
+            None => Duration::ZERO,
+            Some(c) => schedule::first_probe_offset(
+                index,
+                count,
+                c.intervals.interval.min(FIRST_PROBE_WINDOW),
+            ),
+        };
+        timers.schedule(
+            now + delay,
+            TimerKey::Probe {
+                slot: i as u32,
+                gen: slot.gen,
+            },
+        );
+    }
+
+    /// Stop whatever the slot has in flight and invalidate its timers.
+    fn cancel(&mut self, slot: &mut BackendSlot, registry: &Registry, i: usize) {
+        match slot.inflight.take() {
+            Some((InFlight::Socket(mut p), _)) => p.deregister(registry),
+            Some((InFlight::Icmp, _)) => self.icmp.cancel(icmp_key(i, slot.gen)),
+            None => {}
+        }
+        slot.gen = slot.gen.wrapping_add(1);
+    }
+
+    /// An operator action (or a config `enabled` flip).
+    pub fn operator(
+        &mut self,
+        name: &str,
+        action: Action,
+        registry: &Registry,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) -> Result<Option<Transition>, ActionError> {
+        let Some(&i) = self.by_name.get(name) else {
+            return Err(ActionError::Removed);
+        };
+        let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) else {
+            return Err(ActionError::Removed);
+        };
+        let was_probing = slot.health.state().is_probing();
+        let result = slot.health.apply(action, unix_ms());
+        if let Ok(Some(t)) = &result {
+            if was_probing && !t.to.is_probing() {
+                self.cancel(&mut slot, registry, i);
+            }
+            out.push(BackendTransition {
+                backend: name.to_string(),
+                transition: t.clone(),
+                detail: "operator".into(),
+            });
+        }
+        let restart = matches!(&result, Ok(Some(t)) if t.to.is_probing() && !was_probing);
+        if let Some(s) = self.slots.get_mut(i) {
+            *s = Some(slot);
+        }
+        if restart {
+            // Resume/enable: the first probe goes out at once.
+            self.schedule_first(i, 0, 1, timers, now);
+        }
+        result
+    }
+
+    /// A probe timer fired.
+    pub fn on_probe_timer(
+        &mut self,
+        slot_index: u32,
+        gen: u32,
+        scheduled: Instant,
+        registry: &Registry,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) {
+        let i = slot_index as usize;
+        let Some(Some(slot)) = self.slots.get_mut(i) else {
+            return;
+        };
+        if slot.gen != gen || slot.inflight.is_some() || !slot.health.state().is_probing() {
+            return;
+        }
+        self.lateness.record(now.saturating_duration_since(scheduled));
+        let Some(check) = slot.check.clone() else {
+            let result = ProbeResult {
+                code: Code::Static,
+                detail: String::new(),
+                duration_us: 0,
+            };
+            self.finish(i, result, timers, now, out);
+            return;
+        };
+        let target = ProbeTarget {
+            addr: SocketAddr::new(slot.backend.address, check.check.port.unwrap_or(0)),
+            source: source_for(&check.check, slot.backend.address),
+            timeout: check.check.timeout,
+            kind: check.kind.clone(),
+        };
+        self.probes_started += 1;
+        let deadline_key = TimerKey::ProbeDeadline { slot: slot_index, gen };
+        let started = match check.check.check_type {
+            CheckType::Icmp => self
+                .icmp
+                .send(
+                    registry,
+                    &self.sockets,
+                    target.addr.ip(),
+                    target.source,
+                    icmp_key(i, gen),
+                    now,
+                )
+                .map(|()| InFlight::Icmp),
+            _ => Probe::start(&target, registry, tokens::probe(i), &self.sockets, now)
+                .map(InFlight::Socket),
+        };
+        match started {
+            Ok(inflight) => {
+                if let Some(Some(slot)) = self.slots.get_mut(i) {
+                    slot.inflight = Some((inflight, now));
+                }
+                timers.schedule(now + check.check.timeout, deadline_key);
+            }
+            Err(result) => self.finish(i, result, timers, now, out),
+        }
+    }
+
+    /// A probe's deadline passed.
+    pub fn on_probe_deadline(
+        &mut self,
+        slot_index: u32,
+        gen: u32,
+        registry: &Registry,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) {
+        let i = slot_index as usize;
+        let Some(Some(slot)) = self.slots.get_mut(i) else {
+            return;
+        };
+        if slot.gen != gen {
+            return;
+        }
+        let result = match slot.inflight.take() {
+            Some((InFlight::Socket(mut p), _)) => {
+                p.deregister(registry);
+                p.on_timeout(now)
+            }
+            Some((InFlight::Icmp, started)) => {
+                self.icmp.cancel(icmp_key(i, gen));
+                ProbeResult {
+                    code: Code::L3Tout,
+                    detail: "no echo reply".into(),
+                    duration_us: now.saturating_duration_since(started).as_micros() as u64,
+                }
+            }
+            None => return,
+        };
+        self.finish(i, result, timers, now, out);
+    }
+
+    /// Readiness on a probe socket.
+    pub fn on_probe_ready(
+        &mut self,
+        i: usize,
+        event: &mio::event::Event,
+        registry: &Registry,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) {
+        let Some(Some(slot)) = self.slots.get_mut(i) else {
+            return;
+        };
+        let Some((InFlight::Socket(p), _)) = slot.inflight.as_mut() else {
+            return;
+        };
+        if let Some(result) = p.on_ready(registry, event, now) {
+            if let Some((InFlight::Socket(mut p), _)) = slot.inflight.take() {
+                p.deregister(registry);
+            }
+            // The deadline timer goes stale with the generation bump.
+            slot.gen = slot.gen.wrapping_add(1);
+            self.finish(i, result, timers, now, out);
+        }
+    }
+
+    /// Readiness on an ICMP socket.
+    pub fn on_icmp_ready(
+        &mut self,
+        token: Token,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) {
+        for (key, result) in self.icmp.on_readable(token, now) {
+            let i = (key >> 32) as usize;
+            let gen = key as u32;
+            let Some(Some(slot)) = self.slots.get_mut(i) else {
+                continue;
+            };
+            if slot.gen != gen || !matches!(slot.inflight, Some((InFlight::Icmp, _))) {
+                continue;
+            }
+            slot.inflight = None;
+            slot.gen = slot.gen.wrapping_add(1);
+            self.finish(i, result, timers, now, out);
+        }
+    }
+
+    pub fn is_icmp_token(&self, token: Token) -> bool {
+        self.icmp.owns(token)
+    }
+
+    /// Record a result, schedule the next probe, report a transition.
+    fn finish(
+        &mut self,
+        i: usize,
+        result: ProbeResult,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) {
+        let random = self.rng.next_u32();
+        let Some(Some(slot)) = self.slots.get_mut(i) else {
+            return;
+        };
+        let now_ms = unix_ms();
+        slot.stats
+            .record(result.code, Duration::from_micros(result.duration_us));
+        crate::logev!(
+            log::Level::Debug,
+            "probe-done",
+            backend = slot.name,
+            code = result.code,
+            duration_us = result.duration_us,
+            detail = result.detail,
+        );
+        if let Some(t) = slot.health.record(result.code, now_ms) {
+            out.push(BackendTransition {
+                backend: slot.name.clone(),
+                transition: t,
+                detail: result.detail.clone(),
+            });
+        }
+        slot.last = Some(LastProbe {
+            result,
+            at_unix_ms: now_ms,
+        });
+        let delay = match &slot.check {
+            None => STATIC_REAFFIRM,
+            Some(c) => schedule::next_probe_delay(
+                &c.intervals,
+                slot.health.state(),
+                slot.health.counter(),
+                slot.health.max(),
+                random,
+            ),
+        };
+        slot.gen = slot.gen.wrapping_add(1);
+        timers.schedule(
+            now + delay,
+            TimerKey::Probe {
+                slot: i as u32,
+                gen: slot.gen,
+            },
+        );
+    }
+}
+
+/// ICMP probes are keyed by slot and generation, so a late echo reply to
+/// a cancelled probe cannot be taken for the current one.
+fn icmp_key(i: usize, gen: u32) -> u64 {
+    ((i as u64) << 32) | u64::from(gen)
+}
+
+fn source_for(check: &HealthCheck, dest: IpAddr) -> Option<IpAddr> {
+    match dest {
+        IpAddr::V4(_) => check.probe_ipv4_src.map(IpAddr::V4),
+        IpAddr::V6(_) => check.probe_ipv6_src.map(IpAddr::V6),
+    }
+}

@@ -7,4 +7,5 @@
 //! sockets, the clock and the `mio::Poll`; everything it calls is pure.
 
 pub mod config;
+pub mod duration;
 pub mod health;

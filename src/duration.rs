@@ -322,7 +322,14 @@ mod tests {
 
     #[test]
     fn format_then_parse_round_trips() {
-        for nanos in [1, 999, 1_500, 40_000_000_000, 5_400_000_000_001, 7_200_000_000_000] {
+        for nanos in [
+            1,
+            999,
+            1_500,
+            40_000_000_000,
+            5_400_000_000_001,
+            7_200_000_000_000,
+        ] {
             let duration = ns(nanos);
             assert_eq!(parse(&format(duration)), Ok(duration), "{nanos}");
         }

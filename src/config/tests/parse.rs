@@ -172,6 +172,14 @@ fn duplicate_keys_are_parse_errors() {
 fn parse_errors_carry_a_location() {
     let message = parse_message("maglev:\n  backends:\n    a: { address: 1.2.3.4, x: 1 }\n");
     assert!(message.contains("line 3"), "{message}");
+    // Errors raised while converting a value (durations, addresses) point
+    // at the value itself, not at its parent mapping.
+    let text =
+        "maglev:\n  healthchecks:\n    web:\n      type: http\n      port: 80\n      interval: 5\n";
+    assert_eq!(
+        parse_message(text),
+        "maglev.healthchecks.web.interval: missing unit in duration \"5\" (use ns, us, ms, s, m or h) at line 6 column 17"
+    );
 }
 
 #[test]

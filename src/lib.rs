@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod daemon;
+pub mod duration;
 pub mod health;
 pub mod logging;
 pub mod probe_stats;

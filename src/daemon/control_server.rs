@@ -302,7 +302,8 @@ impl ControlServer {
         }
     }
 
-    /// Stream one line to a watcher; drop it if it fell too far behind.
+    /// Stream one line (with its `\n`) to a watcher; drop it if it fell too
+    /// far behind.
     /// Returns false when the client is gone.
     pub fn push_watch(&mut self, registry: &Registry, client: u64, line: &str) -> bool {
         let Some(c) = self.clients.get_mut(&client) else {
@@ -318,7 +319,6 @@ impl ControlServer {
             return false;
         }
         c.out.extend_from_slice(line.as_bytes());
-        c.out.push(b'\n');
         if flush_client(c) {
             self.drop_client(registry, client);
             return false;

@@ -101,7 +101,7 @@ impl Watchers {
         if !wanted {
             return true;
         }
-        if !control.push_watch(registry, client, &render::event_json(ev)) {
+        if !control.push_watch(registry, client, &render::event_line(ev)) {
             self.by_client.remove(&client);
             return false;
         }

@@ -7,4 +7,6 @@
 //! sockets, the clock and the `mio::Poll`; everything it calls is pure.
 
 pub mod config;
+pub mod control;
 pub mod health;
+pub mod json;

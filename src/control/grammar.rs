@@ -33,15 +33,34 @@ pub struct Request {
 pub enum Command {
     Help,
     ShowVersion,
-    ShowFrontends { name: Option<String> },
-    ShowBackends { name: Option<String> },
-    ShowHealthChecks { name: Option<String> },
+    ShowFrontends {
+        name: Option<String>,
+    },
+    ShowBackends {
+        name: Option<String>,
+    },
+    ShowHealthChecks {
+        name: Option<String>,
+    },
     ShowVppInfo,
     ShowVppLbState,
-    ShowVppLbCounters { frontend: Option<String> },
-    SetBackend { name: String, action: BackendAction },
-    SetWeight { frontend: String, pool: String, backend: String, weight: u8, flush: bool },
-    SyncVppLbState { frontend: Option<String> },
+    ShowVppLbCounters {
+        frontend: Option<String>,
+    },
+    SetBackend {
+        name: String,
+        action: BackendAction,
+    },
+    SetWeight {
+        frontend: String,
+        pool: String,
+        backend: String,
+        weight: u8,
+        flush: bool,
+    },
+    SyncVppLbState {
+        frontend: Option<String>,
+    },
     ConfigCheck,
     ConfigReload,
     LogReopen,
@@ -175,22 +194,58 @@ pub struct WatchFilter {
 pub enum ParseError {
     /// Blank line: not a command; the server ignores it.
     Empty,
-    InvalidUtf8 { byte_offset: usize },
-    ControlCharacter { byte_offset: usize },
+    InvalidUtf8 {
+        byte_offset: usize,
+    },
+    ControlCharacter {
+        byte_offset: usize,
+    },
     /// `position` counts words from 1.
-    UnknownWord { position: usize, word: String, expected: Vec<String> },
-    Ambiguous { position: usize, word: String, candidates: Vec<String> },
+    UnknownWord {
+        position: usize,
+        word: String,
+        expected: Vec<String>,
+    },
+    Ambiguous {
+        position: usize,
+        word: String,
+        candidates: Vec<String>,
+    },
     /// The command stops where a slot value is required.
-    MissingArgument { after: String, expected: &'static str },
+    MissingArgument {
+        after: String,
+        expected: &'static str,
+    },
     /// The command stops where one of several keywords is required.
-    Incomplete { after: String, expected: Vec<String> },
-    NotANumber { what: &'static str, value: String },
-    OutOfRange { what: &'static str, value: u64, range: &'static str },
-    UnknownLogLevel { value: String },
-    DuplicateOption { position: usize, word: String },
+    Incomplete {
+        after: String,
+        expected: Vec<String>,
+    },
+    NotANumber {
+        what: &'static str,
+        value: String,
+    },
+    OutOfRange {
+        what: &'static str,
+        value: u64,
+        range: &'static str,
+    },
+    UnknownLogLevel {
+        value: String,
+    },
+    DuplicateOption {
+        position: usize,
+        word: String,
+    },
     /// Words after a complete command that takes no more arguments.
-    Trailing { position: usize, word: String, after: String },
-    JsonNotSupported { command: String },
+    Trailing {
+        position: usize,
+        word: String,
+        after: String,
+    },
+    JsonNotSupported {
+        command: String,
+    },
 }
 
 impl fmt::Display for ParseError {
@@ -203,12 +258,20 @@ impl fmt::Display for ParseError {
             ParseError::ControlCharacter { byte_offset } => {
                 write!(f, "control character at byte {byte_offset}")
             }
-            ParseError::UnknownWord { position, word, expected } => write!(
+            ParseError::UnknownWord {
+                position,
+                word,
+                expected,
+            } => write!(
                 f,
                 "unknown word '{word}' at position {position}, expected one of: {}",
                 expected.join(" ")
             ),
-            ParseError::Ambiguous { position, word, candidates } => write!(
+            ParseError::Ambiguous {
+                position,
+                word,
+                candidates,
+            } => write!(
                 f,
                 "ambiguous word '{word}' at position {position}: could be {}",
                 candidates.join(" ")
@@ -232,11 +295,21 @@ impl fmt::Display for ParseError {
             ParseError::DuplicateOption { position, word } => {
                 write!(f, "option '{word}' at position {position} given twice")
             }
-            ParseError::Trailing { position, word, after } => {
-                write!(f, "unexpected '{word}' at position {position} after '{after}'")
+            ParseError::Trailing {
+                position,
+                word,
+                after,
+            } => {
+                write!(
+                    f,
+                    "unexpected '{word}' at position {position} after '{after}'"
+                )
             }
             ParseError::JsonNotSupported { command } => {
-                write!(f, "'{command}' has no JSON output (json applies to show and watch)")
+                write!(
+                    f,
+                    "'{command}' has no JSON output (json applies to show and watch)"
+                )
             }
         }
     }
@@ -338,16 +411,49 @@ pub struct Node {
     pub next: &'static [Node],
 }
 
-const fn kw(word: &'static str, help: &'static str, end: Option<Verb>, next: &'static [Node]) -> Node {
-    Node { token: Token::Keyword(word), help, end, options: false, next }
+const fn kw(
+    word: &'static str,
+    help: &'static str,
+    end: Option<Verb>,
+    next: &'static [Node],
+) -> Node {
+    Node {
+        token: Token::Keyword(word),
+        help,
+        end,
+        options: false,
+        next,
+    }
 }
 
-const fn slot(kind: SlotKind, help: &'static str, end: Option<Verb>, next: &'static [Node]) -> Node {
-    Node { token: Token::Slot(kind), help, end, options: false, next }
+const fn slot(
+    kind: SlotKind,
+    help: &'static str,
+    end: Option<Verb>,
+    next: &'static [Node],
+) -> Node {
+    Node {
+        token: Token::Slot(kind),
+        help,
+        end,
+        options: false,
+        next,
+    }
 }
 
-const fn options(word: &'static str, help: &'static str, end: Option<Verb>, next: &'static [Node]) -> Node {
-    Node { token: Token::Keyword(word), help, end, options: true, next }
+const fn options(
+    word: &'static str,
+    help: &'static str,
+    end: Option<Verb>,
+    next: &'static [Node],
+) -> Node {
+    Node {
+        token: Token::Keyword(word),
+        help,
+        end,
+        options: true,
+        next,
+    }
 }
 
 /// The modifier that selects JSON replies (first or last word); handled

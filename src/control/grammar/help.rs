@@ -15,7 +15,11 @@ pub fn help_text() -> String {
         format!("{JSON_KEYWORD} <command>  |  <command> {JSON_KEYWORD}"),
         "reply to a show command with one JSON document",
     ));
-    let width = lines.iter().map(|(path, _)| path.chars().count()).max().unwrap_or(0);
+    let width = lines
+        .iter()
+        .map(|(path, _)| path.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     for (path, help) in &lines {
         let pad = width - path.chars().count();
@@ -152,4 +156,161 @@ fn walk_prefix(line_prefix: &str) -> Option<(Walker<'_>, &str, bool)> {
         walker.step(i + 1, word).ok()?;
     }
     Some((walker, partial, first_word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every complete path of the tree, as help prints it.
+    fn all_paths(nodes: &'static [Node], prefix: &str, out: &mut Vec<String>) {
+        for node in nodes {
+            let path = format!("{prefix}{}", node.token.text());
+            if node.end.is_some() {
+                out.push(path.clone());
+            }
+            if !node.options {
+                all_paths(node.next, &format!("{path} "), out);
+            }
+        }
+    }
+
+    #[test]
+    fn help_lists_every_command_aligned() {
+        let help = help_text();
+        let mut paths = Vec::new();
+        all_paths(ROOT, "", &mut paths);
+        assert!(paths.len() > 20, "tree walk found {paths:?}");
+        for path in &paths {
+            assert!(
+                help.lines()
+                    .any(|line| line.starts_with(&format!("{path}  "))
+                        || line.starts_with(&format!("{path} ["))),
+                "help lacks {path:?}:\n{help}"
+            );
+        }
+        for required in [
+            "help",
+            "?",
+            "show version",
+            "show frontends <frontend>",
+            "show backends <backend>",
+            "show healthchecks <healthcheck>",
+            "show vpp info",
+            "show vpp lb state",
+            "show vpp lb counters <frontend>",
+            "set backend <backend> pause",
+            "set backend <backend> disable",
+            "set frontend <frontend> pool <pool> backend <backend> weight <0-100> flush",
+            "sync vpp lb state <frontend>",
+            "config check",
+            "config reload",
+            "log reopen",
+            "watch events [num <n>] [backend] [frontend] [log [level <level>]]",
+            "    log [level <level>]",
+            "prompt",
+            "quit",
+            "exit",
+        ] {
+            assert!(
+                help.lines()
+                    .any(|line| line.starts_with(&format!("{required}  "))),
+                "help lacks {required:?}:\n{help}"
+            );
+        }
+        // Help strings start in one column.
+        let first = help.lines().next().unwrap();
+        assert!(first.starts_with("help  "));
+        let column = first.len() - "list all commands".len();
+        for line in help.lines() {
+            assert!(line.len() > column, "short line {line:?}");
+            assert_eq!(&line[column - 2..column], "  ", "misaligned {line:?}");
+            assert_ne!(&line[column..column + 1], " ", "misaligned {line:?}");
+        }
+    }
+
+    #[test]
+    fn completions_offer_valid_next_words() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "",
+                &[
+                    "config", "exit", "help", "json", "log", "prompt", "quit", "set", "show",
+                    "sync", "watch",
+                ],
+            ),
+            ("s", &["set", "show", "sync"]),
+            ("j", &["json"]),
+            (
+                "json ",
+                &[
+                    "config", "exit", "help", "log", "prompt", "quit", "set", "show", "sync",
+                    "watch",
+                ],
+            ),
+            ("json sh", &["show"]),
+            ("sh", &["show"]),
+            (
+                "show ",
+                &["backends", "frontends", "healthchecks", "version", "vpp"],
+            ),
+            ("sh ba", &["backends"]),
+            ("show vpp lb ", &["counters", "state"]),
+            ("show backends ", &[]),
+            (
+                "set backend web-ams ",
+                &["disable", "enable", "pause", "resume"],
+            ),
+            ("set backend web-ams re", &["resume"]),
+            ("set frontend f pool p backend b weight 5 ", &["flush"]),
+            ("watch events ", &["backend", "frontend", "log", "num"]),
+            ("watch events backend ", &["frontend", "log", "num"]),
+            (
+                "watch events log ",
+                &["backend", "frontend", "level", "num"],
+            ),
+            (
+                "watch events log level ",
+                &["debug", "error", "info", "trace", "warn"],
+            ),
+            ("watch events log level d", &["debug"]),
+            ("watch events num ", &[]),
+            ("bogus ", &[]),
+            ("show version ", &[]),
+        ];
+        for (prefix, want) in cases {
+            assert_eq!(completions(prefix), *want, "prefix {prefix:?}");
+        }
+    }
+
+    #[test]
+    fn continuations_expose_slots() {
+        let next = continuations("set frontend web-v4 pool ");
+        assert_eq!(
+            next,
+            vec![Continuation {
+                text: "<pool>",
+                help: "pool",
+                slot: Some(SlotKind::Pool),
+            }]
+        );
+        let next = continuations("show backends ");
+        assert_eq!(next.len(), 1);
+        assert_eq!(next[0].slot, Some(SlotKind::Backend));
+        let next = continuations("config ");
+        let texts: Vec<&str> = next.iter().map(|c| c.text).collect();
+        assert_eq!(texts, ["check", "reload"]);
+        assert!(next.iter().all(|c| c.slot.is_none() && !c.help.is_empty()));
+    }
+
+    #[test]
+    fn every_tree_node_has_help() {
+        fn check(nodes: &'static [Node]) {
+            for node in nodes {
+                assert!(!node.help.is_empty(), "{:?} has no help", node.token);
+                check(node.next);
+            }
+        }
+        check(ROOT);
+    }
 }

@@ -2,8 +2,8 @@
 //! into a typed [`Command`].
 
 use super::{
-    Command, LogLevel, Node, ParseError, Request, SlotKind, Token, Verb,
-    WatchFilter, JSON_KEYWORD, ROOT,
+    Command, LogLevel, Node, ParseError, Request, SlotKind, Token, Verb, WatchFilter, JSON_KEYWORD,
+    ROOT,
 };
 
 /// Checks one raw line from a client: strips a trailing `\n` and `\r`,
@@ -15,7 +15,10 @@ pub fn sanitize(bytes: &[u8]) -> Result<&str, ParseError> {
     let line = std::str::from_utf8(bytes).map_err(|e| ParseError::InvalidUtf8 {
         byte_offset: e.valid_up_to(),
     })?;
-    match line.char_indices().find(|&(_, c)| c.is_control() && c != '\t') {
+    match line
+        .char_indices()
+        .find(|&(_, c)| c.is_control() && c != '\t')
+    {
         Some((byte_offset, _)) => Err(ParseError::ControlCharacter { byte_offset }),
         None => Ok(line),
     }
@@ -135,10 +138,14 @@ impl<'a> Walker<'a> {
     ) -> Result<&'static Node, ParseError> {
         if let Some(node) = candidates
             .iter()
-            .find(|n| matches!(n.token, Token::Keyword(k) if k == word)) {
+            .find(|n| matches!(n.token, Token::Keyword(k) if k == word))
+        {
             return Ok(node);
         }
-        if let Some(node) = candidates.iter().find(|n| matches!(n.token, Token::Slot(_))) {
+        if let Some(node) = candidates
+            .iter()
+            .find(|n| matches!(n.token, Token::Slot(_)))
+        {
             if let Token::Slot(kind) = node.token {
                 check_slot(kind, word)?;
             }
@@ -274,7 +281,9 @@ fn parse_level(word: &str) -> Result<LogLevel, ParseError> {
     if let Some(level) = LogLevel::ALL.iter().find(|l| l.as_str() == word) {
         return Ok(*level);
     }
-    let mut prefixed = LogLevel::ALL.iter().filter(|l| l.as_str().starts_with(word));
+    let mut prefixed = LogLevel::ALL
+        .iter()
+        .filter(|l| l.as_str().starts_with(word));
     match (prefixed.next(), prefixed.next()) {
         (Some(level), None) => Ok(*level),
         _ => Err(ParseError::UnknownLogLevel {

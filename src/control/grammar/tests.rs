@@ -47,28 +47,102 @@ fn parse_accepts() {
         ("show version", plain(ShowVersion)),
         ("sh ver", plain(ShowVersion)),
         ("show frontends", plain(ShowFrontends { name: None })),
-        ("show frontends web-v4", plain(ShowFrontends { name: Some(s("web-v4")) })),
-        ("sh fr web-v4", plain(ShowFrontends { name: Some(s("web-v4")) })),
+        (
+            "show frontends web-v4",
+            plain(ShowFrontends {
+                name: Some(s("web-v4")),
+            }),
+        ),
+        (
+            "sh fr web-v4",
+            plain(ShowFrontends {
+                name: Some(s("web-v4")),
+            }),
+        ),
         ("sh ba", plain(ShowBackends { name: None })),
-        ("show backends web-ams", plain(ShowBackends { name: Some(s("web-ams")) })),
+        (
+            "show backends web-ams",
+            plain(ShowBackends {
+                name: Some(s("web-ams")),
+            }),
+        ),
         // Slots take any word, including keywords of other commands.
-        ("show backends show", plain(ShowBackends { name: Some(s("show")) })),
+        (
+            "show backends show",
+            plain(ShowBackends {
+                name: Some(s("show")),
+            }),
+        ),
         ("show h", plain(ShowHealthChecks { name: None })),
-        ("show healthchecks http-80", plain(ShowHealthChecks { name: Some(s("http-80")) })),
+        (
+            "show healthchecks http-80",
+            plain(ShowHealthChecks {
+                name: Some(s("http-80")),
+            }),
+        ),
         ("show vpp info", plain(ShowVppInfo)),
         ("sh vp i", plain(ShowVppInfo)),
         ("show vpp lb state", plain(ShowVppLbState)),
-        ("show vpp lb counters", plain(ShowVppLbCounters { frontend: None })),
-        ("sh vpp lb c web-v4", plain(ShowVppLbCounters { frontend: Some(s("web-v4")) })),
-        ("set backend web-ams pause", plain(SetBackend { name: s("web-ams"), action: BackendAction::Pause })),
-        ("se b web-ams res", plain(SetBackend { name: s("web-ams"), action: BackendAction::Resume })),
-        ("set backend web-ams enable", plain(SetBackend { name: s("web-ams"), action: BackendAction::Enable })),
-        ("set backend web-ams d", plain(SetBackend { name: s("web-ams"), action: BackendAction::Disable })),
-        ("set frontend web-v4 pool primary backend web-ams weight 0", plain(set_weight(0, false))),
-        ("set frontend web-v4 pool primary backend web-ams weight 100 flush", plain(set_weight(100, true))),
-        ("se f web-v4 p primary b web-ams w 42 f", plain(set_weight(42, true))),
-        ("sync vpp lb state", plain(SyncVppLbState { frontend: None })),
-        ("sy v l s web-v4", plain(SyncVppLbState { frontend: Some(s("web-v4")) })),
+        (
+            "show vpp lb counters",
+            plain(ShowVppLbCounters { frontend: None }),
+        ),
+        (
+            "sh vpp lb c web-v4",
+            plain(ShowVppLbCounters {
+                frontend: Some(s("web-v4")),
+            }),
+        ),
+        (
+            "set backend web-ams pause",
+            plain(SetBackend {
+                name: s("web-ams"),
+                action: BackendAction::Pause,
+            }),
+        ),
+        (
+            "se b web-ams res",
+            plain(SetBackend {
+                name: s("web-ams"),
+                action: BackendAction::Resume,
+            }),
+        ),
+        (
+            "set backend web-ams enable",
+            plain(SetBackend {
+                name: s("web-ams"),
+                action: BackendAction::Enable,
+            }),
+        ),
+        (
+            "set backend web-ams d",
+            plain(SetBackend {
+                name: s("web-ams"),
+                action: BackendAction::Disable,
+            }),
+        ),
+        (
+            "set frontend web-v4 pool primary backend web-ams weight 0",
+            plain(set_weight(0, false)),
+        ),
+        (
+            "set frontend web-v4 pool primary backend web-ams weight 100 flush",
+            plain(set_weight(100, true)),
+        ),
+        (
+            "se f web-v4 p primary b web-ams w 42 f",
+            plain(set_weight(42, true)),
+        ),
+        (
+            "sync vpp lb state",
+            plain(SyncVppLbState { frontend: None }),
+        ),
+        (
+            "sy v l s web-v4",
+            plain(SyncVppLbState {
+                frontend: Some(s("web-v4")),
+            }),
+        ),
         ("config check", plain(ConfigCheck)),
         ("c r", plain(ConfigReload)),
         ("log reopen", plain(LogReopen)),
@@ -77,21 +151,54 @@ fn parse_accepts() {
         ("exit", plain(Quit)),
         ("q", plain(Quit)),
         // Whitespace is collapsed; tabs separate words too.
-        ("  show \t  backends   web-ams  ", plain(ShowBackends { name: Some(s("web-ams")) })),
+        (
+            "  show \t  backends   web-ams  ",
+            plain(ShowBackends {
+                name: Some(s("web-ams")),
+            }),
+        ),
         // json modifier, leading or trailing.
         ("json show backends", json(ShowBackends { name: None })),
         ("show backends json", json(ShowBackends { name: None })),
-        ("show backends web-ams json", json(ShowBackends { name: Some(s("web-ams")) })),
-        ("json show backends json", json(ShowBackends { name: Some(s("json")) })),
-        ("json sh vpp lb counters", json(ShowVppLbCounters { frontend: None })),
+        (
+            "show backends web-ams json",
+            json(ShowBackends {
+                name: Some(s("web-ams")),
+            }),
+        ),
+        (
+            "json show backends json",
+            json(ShowBackends {
+                name: Some(s("json")),
+            }),
+        ),
+        (
+            "json sh vpp lb counters",
+            json(ShowVppLbCounters { frontend: None }),
+        ),
         ("json watch events", json(watch(None, true, true, None))),
         // watch: defaults, every option order, prefixes.
         ("watch events", plain(watch(None, true, true, None))),
-        ("watch events backend", plain(watch(None, true, false, None))),
-        ("watch events frontend", plain(watch(None, false, true, None))),
-        ("watch events log", plain(watch(None, false, false, Some(LogLevel::Info)))),
-        ("watch events log level debug", plain(watch(None, false, false, Some(LogLevel::Debug)))),
-        ("watch events num 5", plain(watch(Some(5), true, true, None))),
+        (
+            "watch events backend",
+            plain(watch(None, true, false, None)),
+        ),
+        (
+            "watch events frontend",
+            plain(watch(None, false, true, None)),
+        ),
+        (
+            "watch events log",
+            plain(watch(None, false, false, Some(LogLevel::Info))),
+        ),
+        (
+            "watch events log level debug",
+            plain(watch(None, false, false, Some(LogLevel::Debug))),
+        ),
+        (
+            "watch events num 5",
+            plain(watch(Some(5), true, true, None)),
+        ),
         (
             "watch events num 3 backend frontend log level warn",
             plain(watch(Some(3), true, true, Some(LogLevel::Warn))),
@@ -100,9 +207,18 @@ fn parse_accepts() {
             "watch events log level trace frontend num 7 backend",
             plain(watch(Some(7), true, true, Some(LogLevel::Trace))),
         ),
-        ("watch events log backend", plain(watch(None, true, false, Some(LogLevel::Info)))),
-        ("w e l le d n 2", plain(watch(Some(2), false, false, Some(LogLevel::Debug)))),
-        ("watch events frontend num 1", plain(watch(Some(1), false, true, None))),
+        (
+            "watch events log backend",
+            plain(watch(None, true, false, Some(LogLevel::Info))),
+        ),
+        (
+            "w e l le d n 2",
+            plain(watch(Some(2), false, false, Some(LogLevel::Debug))),
+        ),
+        (
+            "watch events frontend num 1",
+            plain(watch(Some(1), false, true, None)),
+        ),
     ];
     for (line, want) in cases {
         assert_eq!(parse(line), want, "line {line:?}");
@@ -117,15 +233,27 @@ fn parse_rejects() {
         ("   \t ", ParseError::Empty),
         (
             "s",
-            ParseError::Ambiguous { position: 1, word: s("s"), candidates: names(&["show", "set", "sync"]) },
+            ParseError::Ambiguous {
+                position: 1,
+                word: s("s"),
+                candidates: names(&["show", "set", "sync"]),
+            },
         ),
         (
             "sh v i",
-            ParseError::Ambiguous { position: 2, word: s("v"), candidates: names(&["version", "vpp"]) },
+            ParseError::Ambiguous {
+                position: 2,
+                word: s("v"),
+                candidates: names(&["version", "vpp"]),
+            },
         ),
         (
             "show ba x y",
-            ParseError::Trailing { position: 4, word: s("y"), after: s("show backends x") },
+            ParseError::Trailing {
+                position: 4,
+                word: s("y"),
+                after: s("show backends x"),
+            },
         ),
         (
             "frobnicate",
@@ -133,7 +261,8 @@ fn parse_rejects() {
                 position: 1,
                 word: s("frobnicate"),
                 expected: names(&[
-                    "help", "?", "show", "set", "sync", "config", "log", "watch", "prompt", "quit", "exit",
+                    "help", "?", "show", "set", "sync", "config", "log", "watch", "prompt", "quit",
+                    "exit",
                 ]),
             },
         ),
@@ -154,9 +283,18 @@ fn parse_rejects() {
         ),
         (
             "show vpp lb",
-            ParseError::Incomplete { after: s("show vpp lb"), expected: names(&["state", "counters"]) },
+            ParseError::Incomplete {
+                after: s("show vpp lb"),
+                expected: names(&["state", "counters"]),
+            },
         ),
-        ("set backend", ParseError::MissingArgument { after: s("set backend"), expected: "backend name" }),
+        (
+            "set backend",
+            ParseError::MissingArgument {
+                after: s("set backend"),
+                expected: "backend name",
+            },
+        ),
         (
             "set backend web-ams",
             ParseError::Incomplete {
@@ -174,7 +312,10 @@ fn parse_rejects() {
         ),
         (
             "set f web-v4 pool",
-            ParseError::MissingArgument { after: s("set frontend web-v4 pool"), expected: "pool name" },
+            ParseError::MissingArgument {
+                after: s("set frontend web-v4 pool"),
+                expected: "pool name",
+            },
         ),
         (
             "set frontend web-v4 pool primary backend web-ams weight",
@@ -185,19 +326,33 @@ fn parse_rejects() {
         ),
         (
             "set frontend web-v4 pool primary backend web-ams weight 140",
-            ParseError::OutOfRange { what: "weight", value: 140, range: "0..=100" },
+            ParseError::OutOfRange {
+                what: "weight",
+                value: 140,
+                range: "0..=100",
+            },
         ),
         (
             "set frontend web-v4 pool primary backend web-ams weight 300",
-            ParseError::OutOfRange { what: "weight", value: 300, range: "0..=100" },
+            ParseError::OutOfRange {
+                what: "weight",
+                value: 300,
+                range: "0..=100",
+            },
         ),
         (
             "set frontend web-v4 pool primary backend web-ams weight -1",
-            ParseError::NotANumber { what: "weight", value: s("-1") },
+            ParseError::NotANumber {
+                what: "weight",
+                value: s("-1"),
+            },
         ),
         (
             "set frontend web-v4 pool primary backend web-ams weight heavy",
-            ParseError::NotANumber { what: "weight", value: s("heavy") },
+            ParseError::NotANumber {
+                what: "weight",
+                value: s("heavy"),
+            },
         ),
         (
             "set frontend web-v4 pool primary backend web-ams weight 5 flush now",
@@ -207,9 +362,28 @@ fn parse_rejects() {
                 after: s("set frontend web-v4 pool primary backend web-ams weight 5 flush"),
             },
         ),
-        ("watch events num 0", ParseError::OutOfRange { what: "num", value: 0, range: "1.." }),
-        ("watch events num many", ParseError::NotANumber { what: "num", value: s("many") }),
-        ("watch events num", ParseError::MissingArgument { after: s("watch events num"), expected: "a number >= 1" }),
+        (
+            "watch events num 0",
+            ParseError::OutOfRange {
+                what: "num",
+                value: 0,
+                range: "1..",
+            },
+        ),
+        (
+            "watch events num many",
+            ParseError::NotANumber {
+                what: "num",
+                value: s("many"),
+            },
+        ),
+        (
+            "watch events num",
+            ParseError::MissingArgument {
+                after: s("watch events num"),
+                expected: "a number >= 1",
+            },
+        ),
         (
             "watch events log level",
             ParseError::MissingArgument {
@@ -217,21 +391,62 @@ fn parse_rejects() {
                 expected: "log level (error|warn|info|debug|trace)",
             },
         ),
-        ("watch events log level loud", ParseError::UnknownLogLevel { value: s("loud") }),
-        ("watch events backend backend", ParseError::DuplicateOption { position: 4, word: s("backend") }),
-        ("watch events log num 1 log", ParseError::DuplicateOption { position: 6, word: s("log") }),
+        (
+            "watch events log level loud",
+            ParseError::UnknownLogLevel { value: s("loud") },
+        ),
+        (
+            "watch events backend backend",
+            ParseError::DuplicateOption {
+                position: 4,
+                word: s("backend"),
+            },
+        ),
+        (
+            "watch events log num 1 log",
+            ParseError::DuplicateOption {
+                position: 6,
+                word: s("log"),
+            },
+        ),
         (
             "watch",
-            ParseError::Incomplete { after: s("watch"), expected: names(&["events"]) },
+            ParseError::Incomplete {
+                after: s("watch"),
+                expected: names(&["events"]),
+            },
         ),
         (
             "show version now",
-            ParseError::Trailing { position: 3, word: s("now"), after: s("show version") },
+            ParseError::Trailing {
+                position: 3,
+                word: s("now"),
+                after: s("show version"),
+            },
         ),
-        ("json", ParseError::Incomplete { after: s("json"), expected: names(&["show", "watch"]) }),
-        ("json set backend web-ams pause", ParseError::JsonNotSupported { command: s("set backend") }),
-        ("config reload json", ParseError::JsonNotSupported { command: s("config reload") }),
-        ("help json", ParseError::JsonNotSupported { command: s("help") }),
+        (
+            "json",
+            ParseError::Incomplete {
+                after: s("json"),
+                expected: names(&["show", "watch"]),
+            },
+        ),
+        (
+            "json set backend web-ams pause",
+            ParseError::JsonNotSupported {
+                command: s("set backend"),
+            },
+        ),
+        (
+            "config reload json",
+            ParseError::JsonNotSupported {
+                command: s("config reload"),
+            },
+        ),
+        (
+            "help json",
+            ParseError::JsonNotSupported { command: s("help") },
+        ),
         (
             "json show bogus",
             ParseError::UnknownWord {
@@ -247,7 +462,8 @@ fn parse_rejects() {
                 position: 1,
                 word: s("SHOW"),
                 expected: names(&[
-                    "help", "?", "show", "set", "sync", "config", "log", "watch", "prompt", "quit", "exit",
+                    "help", "?", "show", "set", "sync", "config", "log", "watch", "prompt", "quit",
+                    "exit",
                 ]),
             },
         ),
@@ -312,131 +528,6 @@ fn sanitize_lines() {
         sanitize(b"a\r\r\n"),
         Err(ParseError::ControlCharacter { byte_offset: 1 })
     );
-}
-
-/// Every complete path of the tree, as help prints it.
-fn all_paths(nodes: &'static [Node], prefix: &str, out: &mut Vec<String>) {
-    for node in nodes {
-        let path = format!("{prefix}{}", node.token.text());
-        if node.end.is_some() {
-            out.push(path.clone());
-        }
-        if !node.options {
-            all_paths(node.next, &format!("{path} "), out);
-        }
-    }
-}
-
-#[test]
-fn help_lists_every_command_aligned() {
-    let help = help_text();
-    let mut paths = Vec::new();
-    all_paths(ROOT, "", &mut paths);
-    assert!(paths.len() > 20, "tree walk found {paths:?}");
-    for path in &paths {
-        assert!(
-            help.lines().any(|line| line.starts_with(&format!("{path}  ")) || line.starts_with(&format!("{path} ["))),
-            "help lacks {path:?}:\n{help}"
-        );
-    }
-    for required in [
-        "help",
-        "?",
-        "show version",
-        "show frontends <frontend>",
-        "show backends <backend>",
-        "show healthchecks <healthcheck>",
-        "show vpp info",
-        "show vpp lb state",
-        "show vpp lb counters <frontend>",
-        "set backend <backend> pause",
-        "set backend <backend> disable",
-        "set frontend <frontend> pool <pool> backend <backend> weight <0-100> flush",
-        "sync vpp lb state <frontend>",
-        "config check",
-        "config reload",
-        "log reopen",
-        "watch events [num <n>] [backend] [frontend] [log [level <level>]]",
-        "    log [level <level>]",
-        "prompt",
-        "quit",
-        "exit",
-    ] {
-        assert!(
-            help.lines().any(|line| line.starts_with(&format!("{required}  "))),
-            "help lacks {required:?}:\n{help}"
-        );
-    }
-    // Help strings start in one column.
-    let first = help.lines().next().unwrap();
-    assert!(first.starts_with("help  "));
-    let column = first.len() - "list all commands".len();
-    for line in help.lines() {
-        assert!(line.len() > column, "short line {line:?}");
-        assert_eq!(&line[column - 2..column], "  ", "misaligned {line:?}");
-        assert_ne!(&line[column..column + 1], " ", "misaligned {line:?}");
-    }
-}
-
-#[test]
-fn completions_offer_valid_next_words() {
-    let cases: &[(&str, &[&str])] = &[
-        ("", &["config", "exit", "help", "json", "log", "prompt", "quit", "set", "show", "sync", "watch"]),
-        ("s", &["set", "show", "sync"]),
-        ("j", &["json"]),
-        ("json ", &["config", "exit", "help", "log", "prompt", "quit", "set", "show", "sync", "watch"]),
-        ("json sh", &["show"]),
-        ("sh", &["show"]),
-        ("show ", &["backends", "frontends", "healthchecks", "version", "vpp"]),
-        ("sh ba", &["backends"]),
-        ("show vpp lb ", &["counters", "state"]),
-        ("show backends ", &[]),
-        ("set backend web-ams ", &["disable", "enable", "pause", "resume"]),
-        ("set backend web-ams re", &["resume"]),
-        ("set frontend f pool p backend b weight 5 ", &["flush"]),
-        ("watch events ", &["backend", "frontend", "log", "num"]),
-        ("watch events backend ", &["frontend", "log", "num"]),
-        ("watch events log ", &["backend", "frontend", "level", "num"]),
-        ("watch events log level ", &["debug", "error", "info", "trace", "warn"]),
-        ("watch events log level d", &["debug"]),
-        ("watch events num ", &[]),
-        ("bogus ", &[]),
-        ("show version ", &[]),
-    ];
-    for (prefix, want) in cases {
-        assert_eq!(completions(prefix), *want, "prefix {prefix:?}");
-    }
-}
-
-#[test]
-fn continuations_expose_slots() {
-    let next = continuations("set frontend web-v4 pool ");
-    assert_eq!(
-        next,
-        vec![Continuation {
-            text: "<pool>",
-            help: "pool",
-            slot: Some(SlotKind::Pool),
-        }]
-    );
-    let next = continuations("show backends ");
-    assert_eq!(next.len(), 1);
-    assert_eq!(next[0].slot, Some(SlotKind::Backend));
-    let next = continuations("config ");
-    let texts: Vec<&str> = next.iter().map(|c| c.text).collect();
-    assert_eq!(texts, ["check", "reload"]);
-    assert!(next.iter().all(|c| c.slot.is_none() && !c.help.is_empty()));
-}
-
-#[test]
-fn every_tree_node_has_help() {
-    fn check(nodes: &'static [Node]) {
-        for node in nodes {
-            assert!(!node.help.is_empty(), "{:?} has no help", node.token);
-            check(node.next);
-        }
-    }
-    check(ROOT);
 }
 
 #[test]

@@ -313,4 +313,15 @@ mod tests {
         }
         check(ROOT);
     }
+
+    #[test]
+    fn docs_carry_the_current_help() {
+        let docs = include_str!("../../../docs/control.md");
+        for line in help_text().lines() {
+            assert!(
+                docs.lines().any(|doc| doc == line),
+                "docs/control.md lacks help line {line:?}"
+            );
+        }
+    }
 }

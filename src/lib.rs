@@ -7,9 +7,11 @@
 //! sockets, the clock and the `mio::Poll`; everything it calls is pure.
 
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod duration;
 pub mod health;
+pub mod json;
 pub mod logging;
 pub mod probe_stats;
 pub mod timer;

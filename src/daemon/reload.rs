@@ -96,3 +96,91 @@ pub fn plan(old: &Config, new: &Config) -> BTreeMap<String, BackendReload> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+
+    const BASE: &str = r#"
+maglev:
+  vpp:
+    api-socket: ""
+  healthchecks:
+    web: { type: http, port: 80, params: { path: /healthz } }
+    tcp: { type: tcp, port: 22 }
+  backends:
+    a: { address: 192.0.2.1, healthcheck: web }
+    b: { address: 192.0.2.2, healthcheck: web }
+    c: { address: 192.0.2.3, healthcheck: tcp }
+    d: { address: 192.0.2.4 }
+    e: { address: 192.0.2.5, healthcheck: tcp }
+  frontends: {}
+"#;
+
+    fn plan_of(old: &str, new: &str) -> BTreeMap<String, BackendReload> {
+        plan(&parse_str(old).unwrap(), &parse_str(new).unwrap())
+    }
+
+    fn keep() -> BackendReload {
+        BackendReload {
+            plan: BackendPlan::Keep,
+            enabled_changed: None,
+        }
+    }
+
+    #[test]
+    fn identical_config_keeps_everything() {
+        let p = plan_of(BASE, BASE);
+        assert_eq!(p.len(), 5);
+        assert!(p.values().all(|r| *r == keep()));
+    }
+
+    #[test]
+    fn startup_adds_everything() {
+        let p = plan(&Config::empty(), &parse_str(BASE).unwrap());
+        assert!(p.values().all(|r| r.plan == BackendPlan::Add));
+    }
+
+    #[test]
+    fn each_kind_of_change() {
+        let new = BASE
+            .replace("params: { path: /healthz }", "params: { path: /other }")
+            .replace("c: { address: 192.0.2.3", "c: { address: 192.0.2.33")
+            .replace("    d: { address: 192.0.2.4 }\n", "")
+            .replace(
+                "e: { address: 192.0.2.5, healthcheck: tcp }",
+                "e: { address: 192.0.2.5, healthcheck: tcp, enabled: false }\n    f: { address: 192.0.2.6 }",
+            );
+        let p = plan_of(BASE, &new);
+        let r = |n: &str| p.get(n).unwrap().clone();
+        assert_eq!(r("a").plan, BackendPlan::Restart(RestartReason::CheckChanged));
+        assert_eq!(r("b").plan, BackendPlan::Restart(RestartReason::CheckChanged));
+        assert_eq!(r("c").plan, BackendPlan::Restart(RestartReason::AddressChanged));
+        assert_eq!(r("d").plan, BackendPlan::Remove);
+        assert_eq!(r("e").plan, BackendPlan::Keep);
+        assert_eq!(r("e").enabled_changed, Some(false));
+        assert_eq!(r("f").plan, BackendPlan::Add);
+    }
+
+    #[test]
+    fn static_to_checked_and_netns() {
+        let new = BASE
+            .replace("d: { address: 192.0.2.4 }", "d: { address: 192.0.2.4, healthcheck: tcp }")
+            .replace("maglev:\n", "maglev:\n  healthchecker:\n    netns: dataplane\n");
+        let p = plan_of(BASE, &new);
+        assert_eq!(
+            p["d"].plan,
+            BackendPlan::Restart(RestartReason::CheckChanged)
+        );
+        assert_eq!(p["a"].plan, BackendPlan::Restart(RestartReason::NetnsChanged));
+        // A different check name with an identical definition still restarts:
+        // the operator pointed the backend elsewhere on purpose.
+        let renamed = BASE
+            .replace("tcp: { type: tcp, port: 22 }", "tcp: { type: tcp, port: 22 }\n    tcp2: { type: tcp, port: 22 }")
+            .replace("e: { address: 192.0.2.5, healthcheck: tcp }", "e: { address: 192.0.2.5, healthcheck: tcp2 }");
+        let p = plan_of(BASE, &renamed);
+        assert_eq!(p["e"].plan, BackendPlan::Restart(RestartReason::CheckChanged));
+        assert_eq!(p["c"], keep());
+    }
+}

@@ -1,14 +1,11 @@
 //! Building the control socket's views from the daemon's state. The views
 //! are plain data; `control::render` turns them into text or JSON.
 
-use std::time::Duration;
-
 use crate::config::{Config, HttpParams};
 use crate::control::view::{
     BackendUseView, BackendView, EventView, FrontendView, HealthCheckView, MemberView, PoolView,
     TransitionView, VersionView,
 };
-use crate::duration::format_duration;
 
 use super::checker::{BackendSlot, Checker};
 use super::frontends::{self, FrontendTracker};
@@ -218,9 +215,4 @@ pub fn snapshot(cfg: &Config, checker: &Checker, tracker: &FrontendTracker) -> V
         });
     }
     out
-}
-
-#[allow(dead_code)]
-fn _fmt(d: Duration) -> String {
-    format_duration(d)
 }

@@ -15,4 +15,5 @@ pub mod json;
 pub mod logging;
 pub mod probe_stats;
 pub mod timer;
+pub mod vpp;
 pub mod weights;

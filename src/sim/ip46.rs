@@ -190,6 +190,9 @@ mod tests {
         assert_eq!(ip("2001:db8::80").normalized(64), ip("2001:db8::"));
         assert_eq!(ip("2001:db8::80").normalized(0), Ip46::ZERO);
         assert_eq!(ip("10.1.2.3").normalized(96 + 9), ip("10.0.0.0"));
-        assert_eq!(ip("::198.51.100.1").to_ip(), "198.51.100.1".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            ip("::198.51.100.1").to_ip(),
+            "198.51.100.1".parse::<IpAddr>().unwrap()
+        );
     }
 }

@@ -149,7 +149,13 @@ impl LbState {
 
     /// `lb_conf`. `u32::MAX` keeps the current sticky-bucket count or flow
     /// timeout, as the API handler does.
-    pub fn conf(&mut self, ip4_src: std::net::Ipv4Addr, ip6_src: std::net::Ipv6Addr, sticky_buckets_per_core: u32, flow_timeout: u32) -> i32 {
+    pub fn conf(
+        &mut self,
+        ip4_src: std::net::Ipv4Addr,
+        ip6_src: std::net::Ipv6Addr,
+        sticky_buckets_per_core: u32,
+        flow_timeout: u32,
+    ) -> i32 {
         let buckets = if sticky_buckets_per_core == u32::MAX {
             self.conf.sticky_buckets_per_core
         } else {
@@ -204,10 +210,18 @@ impl LbState {
     }
 
     /// `lb_vip_port_find_index(.., LB_LKP_SAME_IP_PORT)` over live VIPs.
-    pub(crate) fn find_vip(&self, prefix: Ip46, plen: u8, protocol: u8, port: u16) -> Option<usize> {
+    pub(crate) fn find_vip(
+        &self,
+        prefix: Ip46,
+        plen: u8,
+        protocol: u8,
+        port: u16,
+    ) -> Option<usize> {
         self.vips
             .iter()
-            .find(|(_, vip)| vip.same_prefix(prefix, plen) && vip.protocol == protocol && vip.port == port)
+            .find(|(_, vip)| {
+                vip.same_prefix(prefix, plen) && vip.protocol == protocol && vip.port == port
+            })
             .map(|(index, _)| index)
     }
 

@@ -52,7 +52,11 @@ impl LbState {
             vip.vip_type.name(),
             index,
             format_prefix(&vip.prefix, vip.plen),
-            if vip.src_ip_sticky { " src_ip_sticky" } else { "" },
+            if vip.src_ip_sticky {
+                " src_ip_sticky"
+            } else {
+                ""
+            },
             if vip.used { "" } else { " removed" }
         );
         let _ = writeln!(out, "  new_size:{}", vip.table_len);
@@ -67,7 +71,12 @@ impl LbState {
         }
         out.push_str("  counters:\n");
         for counter in Counter::ALL {
-            let _ = writeln!(out, "    {}: {}", counter.name(), vip.counters[counter as usize]);
+            let _ = writeln!(
+                out,
+                "    {}: {}",
+                counter.name(),
+                vip.counters[counter as usize]
+            );
         }
         let _ = writeln!(out, "  #as:{}", vip.as_indexes.len());
         for (_, as_index) in vip.as_indexes.iter() {
@@ -93,7 +102,11 @@ impl LbState {
 fn nat_line(vip: &VipEntry) -> String {
     format!(
         "type:{} port:{} target_port:{}",
-        if vip.dscp_or_srv_type == 0 { "clusterip" } else { "nodeport" },
+        if vip.dscp_or_srv_type == 0 {
+            "clusterip"
+        } else {
+            "nodeport"
+        },
         vip.port.swap_bytes(),
         vip.target_port
     )

@@ -101,7 +101,9 @@ impl LbState {
         let mut out = Vec::new();
         for (_, vip) in self.vips.iter() {
             let matches = filter.dump_all()
-                || (wanted == vip.prefix && filter.protocol == vip.protocol && filter.port == vip.port);
+                || (wanted == vip.prefix
+                    && filter.protocol == vip.protocol
+                    && filter.port == vip.port);
             if !matches {
                 continue;
             }

@@ -13,11 +13,18 @@ impl LbState {
         let Some(vip) = self.vips.get_mut(vip_index) else {
             return;
         };
-        if !loop_gt(now, vip.last_garbage_collection.wrapping_add(GARBAGE_RUN_SECS)) {
+        if !loop_gt(
+            now,
+            vip.last_garbage_collection.wrapping_add(GARBAGE_RUN_SECS),
+        ) {
             return;
         }
         vip.last_garbage_collection = now;
-        let slots: Vec<(usize, usize)> = vip.as_indexes.iter().map(|(slot, as_index)| (slot, *as_index)).collect();
+        let slots: Vec<(usize, usize)> = vip
+            .as_indexes
+            .iter()
+            .map(|(slot, as_index)| (slot, *as_index))
+            .collect();
         for (slot, as_index) in slots {
             let collectable = self.ass.get(as_index).is_some_and(|entry| {
                 !entry.used

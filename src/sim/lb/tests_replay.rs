@@ -10,7 +10,10 @@ use serde_json::Value;
 
 use super::{AsDetails, AsDumpFilter, Encap, LbState, Packet, VipAdd, VipDetails, VipKey};
 
-const TRANSCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/vpp-api/transcripts/");
+const TRANSCRIPTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/vpp-api/transcripts/"
+);
 
 fn load(name: &str) -> Value {
     let text = std::fs::read_to_string(format!("{TRANSCRIPTS}{name}.json")).unwrap();
@@ -23,12 +26,19 @@ fn prefix(text: &Value) -> (IpAddr, u8) {
 }
 
 fn num(fields: &Value, name: &str) -> u64 {
-    fields[name].as_u64().unwrap_or_else(|| panic!("{name} in {fields}"))
+    fields[name]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{name} in {fields}"))
 }
 
 fn key_of(fields: &Value) -> VipKey {
     let (addr, len) = prefix(&fields["pfx"]);
-    VipKey::new(addr, len, num(fields, "protocol") as u8, num(fields, "port") as u16)
+    VipKey::new(
+        addr,
+        len,
+        num(fields, "protocol") as u8,
+        num(fields, "port") as u16,
+    )
 }
 
 fn ip(fields: &Value, name: &str) -> IpAddr {
@@ -73,17 +83,28 @@ fn replay(lb: &mut LbState, session: &Value) -> usize {
     let records = session["records"].as_array().unwrap();
     let mut replies: HashMap<u64, Vec<&Value>> = HashMap::new();
     for record in records.iter().filter(|r| r["direction"] == "<") {
-        replies.entry(num(record, "context")).or_default().push(record);
+        replies
+            .entry(num(record, "context"))
+            .or_default()
+            .push(record);
     }
     let mut checked = 0;
     for record in records.iter().filter(|r| r["direction"] == ">") {
         let index = num(record, "index");
         let fields = &record["fields"];
-        let got = replies.get(&num(record, "context")).cloned().unwrap_or_default();
+        let got = replies
+            .get(&num(record, "context"))
+            .cloned()
+            .unwrap_or_default();
         // sockclnt_create has no client_index field.
-        let delivered = fields["client_index"].as_u64().map_or(true, |c| c == client_index);
+        let delivered = fields["client_index"]
+            .as_u64()
+            .map_or(true, |c| c == client_index);
         if !delivered {
-            assert!(got.is_empty(), "record {index}: wrong client_index but a reply");
+            assert!(
+                got.is_empty(),
+                "record {index}: wrong client_index but a reply"
+            );
         }
         let retval = |got: &[&Value]| got.first().map(|r| r["retval"].as_i64().unwrap() as i32);
         let message = record["message"].as_str().unwrap();
@@ -99,7 +120,10 @@ fn replay(lb: &mut LbState, session: &Value) -> usize {
                 let reply = &got[0]["fields"];
                 assert_eq!(IpAddr::V4(conf.ip4_src), ip(reply, "ip4_src_address"));
                 assert_eq!(IpAddr::V6(conf.ip6_src), ip(reply, "ip6_src_address"));
-                assert_eq!(u64::from(conf.sticky_buckets_per_core), num(reply, "sticky_buckets_per_core"));
+                assert_eq!(
+                    u64::from(conf.sticky_buckets_per_core),
+                    num(reply, "sticky_buckets_per_core")
+                );
                 assert_eq!(u64::from(conf.flow_timeout), num(reply, "flow_timeout"));
                 Some(0)
             }
@@ -137,7 +161,8 @@ fn replay(lb: &mut LbState, session: &Value) -> usize {
             "lb_vip_dump" => {
                 let dump = lb.vip_dump();
                 if delivered {
-                    let want: Vec<VipDetails> = got.iter().map(|r| vip_details(&r["fields"])).collect();
+                    let want: Vec<VipDetails> =
+                        got.iter().map(|r| vip_details(&r["fields"])).collect();
                     assert_eq!(dump, want, "record {index}");
                     checked += want.len();
                 }
@@ -166,7 +191,11 @@ fn replay(lb: &mut LbState, session: &Value) -> usize {
                 let reply = &got[0]["fields"];
                 match lb.route_stats_index(addr, len) {
                     Some(stats_index) => {
-                        assert_eq!(u64::from(stats_index), num(&reply["route"], "stats_index"), "record {index}");
+                        assert_eq!(
+                            u64::from(stats_index),
+                            num(&reply["route"], "stats_index"),
+                            "record {index}"
+                        );
                         Some(0)
                     }
                     None => Some(-6),
@@ -188,13 +217,28 @@ fn inject_captured_traffic(lb: &mut LbState) {
     let v4 = |s: &str| -> IpAddr { s.parse().unwrap() };
     let mut packets = Vec::new();
     for i in 0..12u16 {
-        packets.push(Packet::tcp(v4("10.10.10.2"), 1000 + i % 4, v4("192.0.2.80"), 80));
+        packets.push(Packet::tcp(
+            v4("10.10.10.2"),
+            1000 + i % 4,
+            v4("192.0.2.80"),
+            80,
+        ));
     }
     for i in 0..6u16 {
-        packets.push(Packet::tcp(v4("2001:db8:ffff::2"), 2000 + i % 2, v4("2001:db8::80"), 80));
+        packets.push(Packet::tcp(
+            v4("2001:db8:ffff::2"),
+            2000 + i % 2,
+            v4("2001:db8::80"),
+            80,
+        ));
     }
     for i in 0..5u16 {
-        packets.push(Packet::tcp(v4("2001:db8:ffff::3"), 3000 + i, v4("2001:db8::443"), 443));
+        packets.push(Packet::tcp(
+            v4("2001:db8:ffff::3"),
+            3000 + i,
+            v4("2001:db8::443"),
+            443,
+        ));
     }
     for _ in 0..3 {
         packets.push(Packet::tcp(v4("10.10.10.5"), 5000, v4("192.0.2.81"), 8080));
@@ -237,7 +281,12 @@ fn lifecycle_show_texts_differ_only_where_state_changed() {
     // Guards the replay itself: the two captured texts must not be equal,
     // so matching both proves the model tracked the deletions.
     let session = load("lb-lifecycle");
-    let text = |i: usize| session["records"][i]["fields"]["reply"].as_str().unwrap().to_owned();
+    let text = |i: usize| {
+        session["records"][i]["fields"]["reply"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     assert_ne!(text(59), text(94));
     assert!(text(94).contains(" ip4-gre4 [4] 192.0.2.53/32 removed\n"));
 }

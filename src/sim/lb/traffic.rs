@@ -109,7 +109,11 @@ fn crc32c_u64(mut crc: u32, value: u64) -> u32 {
     for byte in value.to_le_bytes() {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
         }
     }
     crc
@@ -161,7 +165,10 @@ impl LbState {
         let hash = flow_hash(packet, vip.src_ip_sticky);
         let table_owner = |vip: &super::VipEntry| {
             let mask = vip.new_flow_table.len().saturating_sub(1);
-            vip.new_flow_table.get(hash as usize & mask).copied().unwrap_or(0)
+            vip.new_flow_table
+                .get(hash as usize & mask)
+                .copied()
+                .unwrap_or(0)
         };
         let new_flow_owner = table_owner(vip);
         let now = self.now.wrapping_add(HASH_TIME_OFFSET);
@@ -258,7 +265,10 @@ impl LbState {
             .vips
             .iter()
             .filter(|(index, vip)| {
-                *index != 0 && vip.used && vip.prefix_is_ip4() == packet.dst.is_ipv4() && dst.normalized(vip.plen) == vip.prefix
+                *index != 0
+                    && vip.used
+                    && vip.prefix_is_ip4() == packet.dst.is_ipv4()
+                    && dst.normalized(vip.plen) == vip.prefix
             })
             .max_by_key(|(_, vip)| vip.plen)?;
         if best.port == 0 {
@@ -286,7 +296,11 @@ mod tests {
         let mut crc = crc32c_u64(0xffff_ffff, u64::from_le_bytes(word));
         crc ^= u32::from(data[8]);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82f6_3b78 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
         }
         assert_eq!(!crc, 0xe306_9283);
     }

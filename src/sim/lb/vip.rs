@@ -66,7 +66,11 @@ impl LbState {
         let prefix_is_ip4 = plen >= 96 && prefix.is_ip4();
         let vip_type = VipType::derive(prefix_is_ip4, args.encap);
 
-        let live_on_prefix = || self.vips.iter().filter(move |(_, v)| v.same_prefix(prefix, plen));
+        let live_on_prefix = || {
+            self.vips
+                .iter()
+                .filter(move |(_, v)| v.same_prefix(prefix, plen))
+        };
         if live_on_prefix().any(|(_, v)| v.protocol == protocol && v.port == port) {
             return rv::VALUE_EXIST;
         }
@@ -284,7 +288,11 @@ impl LbState {
         let table = match maglev::build_table(&candidates, vip.table_len) {
             Ok(table) => table
                 .into_iter()
-                .map(|owner| owner.and_then(|i| members.get(i)).map_or(0, |(as_index, _)| *as_index))
+                .map(|owner| {
+                    owner
+                        .and_then(|i| members.get(i))
+                        .map_or(0, |(as_index, _)| *as_index)
+                })
                 .collect(),
             // Lengths are validated when the VIP is added.
             Err(_) => vec![0; vip.table_len as usize],
@@ -296,6 +304,9 @@ impl LbState {
 
     /// Buckets per AS pool index in a VIP's new-flow table.
     pub(crate) fn bucket_count(&self, vip: &VipEntry, as_index: usize) -> u32 {
-        vip.new_flow_table.iter().filter(|owner| **owner == as_index).count() as u32
+        vip.new_flow_table
+            .iter()
+            .filter(|owner| **owner == as_index)
+            .count() as u32
     }
 }

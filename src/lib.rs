@@ -14,6 +14,7 @@ pub mod health;
 pub mod json;
 pub mod logging;
 pub mod probe_stats;
+pub mod sim;
 pub mod timer;
 pub mod vpp;
 pub mod weights;

@@ -1,0 +1,328 @@
+//! Health probes (spec/health.md §1–2) as non-blocking state machines over
+//! mio sockets, driven by the daemon's single-threaded loop.
+//!
+//! # Contract with the loop
+//!
+//! The loop owns the `mio::Poll`, the tokens, the timer heap and the clock.
+//! A probe reads no clock: every entry point takes `now`, used only for
+//! `ProbeResult::duration_us`.
+//!
+//! Once per health check (and again on reload), build a [`PreparedCheck`]
+//! (compiled body checks, TLS client config), then one [`ProbeTarget`] per
+//! backend with [`PreparedCheck::target`]. For each probe:
+//!
+//! * tcp/http/https: [`Probe::start`] with a fresh token. `Err(result)` is
+//!   the probe's final result (socket, bind or netns failure: L4CON). `Ok`:
+//!   arm a timer at `now + target.timeout`; route events of that token to
+//!   [`Probe::on_ready`] until it returns `Some(result)`; if the timer fires
+//!   first call [`Probe::on_timeout`]. Either way then drop the probe: the
+//!   drop closes the socket abortively, and closing removes it from epoll,
+//!   so [`Probe::deregister`] is optional (it costs one more `epoll_ctl`).
+//!   To cancel a probe (pause, removal) just drop it.
+//! * icmp: one [`IcmpEngine`] per namespace with its own token range;
+//!   `engine.send(.., key, now)` per probe (key: any u64 the loop uses to
+//!   find the backend), route the engine's tokens to
+//!   `engine.on_readable(token, now)` which returns finished `(key, result)`
+//!   pairs, and at the deadline call `engine.timeout(key, now)` (`None` if
+//!   the result was already delivered). `engine.cancel(key)` forgets one.
+//!
+//! Sockets are registered `READABLE | WRITABLE` once (edge-triggered); the
+//! probe never re-registers, so one `epoll_ctl` per probe suffices.
+//!
+//! Result codes: tcp L4OK/L4TOUT/L4CON; http adds L7OK/L7TOUT/L7RSP/L7STS
+//! (connect timeout stays L4TOUT, refused L4CON); https adds L6TOUT/L6RSP for
+//! the handshake; icmp L3OK/L3TOUT/L3CON (docs/probes.md has the table).
+
+pub mod http;
+pub mod http_parse;
+pub mod icmp;
+pub mod icmp_wire;
+pub mod netns;
+#[cfg(feature = "https")]
+pub mod pem;
+pub mod socket;
+#[cfg(feature = "https")]
+pub mod tls;
+
+#[cfg(test)]
+mod testutil;
+#[cfg(test)]
+mod tests;
+#[cfg(all(test, feature = "https"))]
+mod tests_https;
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+pub use self::http::{BodyCheck, HttpRequestSpec, HttpSpecError};
+pub use self::icmp::IcmpEngine;
+pub use self::netns::{SocketError, SocketFactory};
+#[cfg(feature = "https")]
+pub use self::tls::{HttpsSpec, TlsSetupError};
+
+use self::http::{drive_plain, HttpExchange, Verdict};
+use self::socket::{connect_outcome, set_linger_zero, start_connect};
+#[cfg(feature = "https")]
+use self::tls::TlsExchange;
+use crate::config::model::{CheckType, HealthCheck};
+use crate::health::types::{Code, ProbeResult};
+
+/// What a probe does, with everything prebuilt that does not change per probe.
+#[derive(Debug, Clone)]
+pub enum ProbeKind {
+    Tcp,
+    Http(Arc<HttpRequestSpec>),
+    #[cfg(feature = "https")]
+    Https(Arc<HttpsSpec>),
+    /// Runs on the [`IcmpEngine`], not as a [`Probe`].
+    Icmp,
+}
+
+/// One backend's probe, reused for every probe of it.
+#[derive(Debug, Clone)]
+pub struct ProbeTarget {
+    /// Backend address; the port is 0 for icmp.
+    pub addr: SocketAddr,
+    /// Source address to bind (the check's per-family `probe-ipv*-src`).
+    pub source: Option<IpAddr>,
+    pub timeout: Duration,
+    pub kind: ProbeKind,
+}
+
+/// Why a health check cannot be turned into probe targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupError {
+    /// tcp/http/https check without a port.
+    MissingPort,
+    /// http/https check without its parameter block.
+    MissingHttpParams,
+    Http(HttpSpecError),
+    #[cfg(feature = "https")]
+    Tls(TlsSetupError),
+    /// An https check in a build without the `https` feature.
+    HttpsDisabled,
+}
+
+impl fmt::Display for SetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetupError::MissingPort => f.write_str("health check has no port"),
+            SetupError::MissingHttpParams => f.write_str("http health check has no params"),
+            SetupError::Http(e) => e.fmt(f),
+            #[cfg(feature = "https")]
+            SetupError::Tls(e) => e.fmt(f),
+            SetupError::HttpsDisabled => f.write_str("https probes are not built in"),
+        }
+    }
+}
+
+/// The per-check half of probe setup: built once per health check.
+#[derive(Debug, Clone)]
+pub struct PreparedCheck {
+    check: HealthCheck,
+    body_check: Arc<BodyCheck>,
+    #[cfg(feature = "https")]
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl PreparedCheck {
+    pub fn new(check: &HealthCheck) -> Result<Self, SetupError> {
+        let body_check = match &check.http {
+            Some(params) => BodyCheck::new(params).map_err(SetupError::Http)?,
+            None => BodyCheck::default(),
+        };
+        #[cfg(feature = "https")]
+        let tls = match (check.check_type, &check.http) {
+            (CheckType::Https, Some(params)) => {
+                Some(tls::client_config(params.insecure).map_err(SetupError::Tls)?)
+            }
+            _ => None,
+        };
+        #[cfg(not(feature = "https"))]
+        if check.check_type == CheckType::Https {
+            return Err(SetupError::HttpsDisabled);
+        }
+        Ok(PreparedCheck {
+            check: check.clone(),
+            body_check: Arc::new(body_check),
+            #[cfg(feature = "https")]
+            tls,
+        })
+    }
+
+    /// As [`PreparedCheck::new`] with an explicit TLS client config (tests,
+    /// or a daemon option for a private CA bundle).
+    #[cfg(feature = "https")]
+    pub fn with_tls(check: &HealthCheck, tls: Arc<rustls::ClientConfig>) -> Result<Self, SetupError> {
+        let mut prepared = Self::new(check)?;
+        prepared.tls = Some(tls);
+        Ok(prepared)
+    }
+
+    /// The probe target for a backend at `address`.
+    pub fn target(&self, address: IpAddr) -> Result<ProbeTarget, SetupError> {
+        let check = &self.check;
+        let source = match address {
+            IpAddr::V4(_) => check.probe_ipv4_src.map(IpAddr::V4),
+            IpAddr::V6(_) => check.probe_ipv6_src.map(IpAddr::V6),
+        };
+        let port = match check.check_type {
+            CheckType::Icmp => 0,
+            _ => check.port.ok_or(SetupError::MissingPort)?,
+        };
+        let addr = SocketAddr::new(address, port);
+        let http_spec = |default_port| -> Result<Arc<HttpRequestSpec>, SetupError> {
+            let params = check.http.as_ref().ok_or(SetupError::MissingHttpParams)?;
+            let spec = HttpRequestSpec::new(params, self.body_check.clone(), addr, default_port)
+                .map_err(SetupError::Http)?;
+            Ok(Arc::new(spec))
+        };
+        let kind = match check.check_type {
+            CheckType::Icmp => ProbeKind::Icmp,
+            CheckType::Tcp => ProbeKind::Tcp,
+            CheckType::Http => ProbeKind::Http(http_spec(80)?),
+            #[cfg(feature = "https")]
+            CheckType::Https => {
+                let http = http_spec(443)?;
+                let config = self.tls.clone().ok_or(SetupError::MissingHttpParams)?;
+                let host = check.http.as_ref().and_then(|p| p.host.as_deref());
+                ProbeKind::Https(Arc::new(HttpsSpec {
+                    http,
+                    config,
+                    server_name: tls::server_name(host, address),
+                }))
+            }
+            #[cfg(not(feature = "https"))]
+            CheckType::Https => return Err(SetupError::HttpsDisabled),
+        };
+        Ok(ProbeTarget {
+            addr,
+            source,
+            timeout: check.timeout,
+            kind,
+        })
+    }
+}
+
+/// A result stamped with the time since `started`.
+pub(crate) fn result(code: Code, detail: String, started: Instant, now: Instant) -> ProbeResult {
+    let micros = now.saturating_duration_since(started).as_micros();
+    ProbeResult {
+        code,
+        detail,
+        duration_us: u64::try_from(micros).unwrap_or(u64::MAX),
+    }
+}
+
+#[derive(Debug)]
+enum Stage {
+    Tcp,
+    Http(HttpExchange),
+    #[cfg(feature = "https")]
+    Https(Box<TlsExchange>),
+}
+
+/// One in-flight tcp/http/https probe.
+#[derive(Debug)]
+pub struct Probe {
+    stream: TcpStream,
+    started: Instant,
+    connected: bool,
+    stage: Stage,
+}
+
+impl Probe {
+    /// Create the socket (in the factory's namespace), bind, start the
+    /// connect and register `token` for read and write readiness.
+    pub fn start(
+        target: &ProbeTarget,
+        registry: &Registry,
+        token: Token,
+        sockets: &SocketFactory,
+        now: Instant,
+    ) -> Result<Probe, ProbeResult> {
+        let fail = |code, detail| result(code, detail, now, now);
+        let stage = match &target.kind {
+            ProbeKind::Tcp => Stage::Tcp,
+            ProbeKind::Http(spec) => Stage::Http(HttpExchange::new(spec.clone())),
+            #[cfg(feature = "https")]
+            ProbeKind::Https(spec) => {
+                Stage::Https(Box::new(TlsExchange::new(spec).map_err(|d| fail(Code::L6Rsp, d))?))
+            }
+            ProbeKind::Icmp => {
+                return Err(fail(Code::L3Con, "icmp probes run on the IcmpEngine".into()))
+            }
+        };
+        let mut stream =
+            start_connect(sockets, target.addr, target.source).map_err(|d| fail(Code::L4Con, d))?;
+        registry
+            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+            .map_err(|e| fail(Code::L4Con, format!("register: {e}")))?;
+        Ok(Probe {
+            stream,
+            started: now,
+            connected: false,
+            stage,
+        })
+    }
+
+    /// A readiness event for this probe's token; `Some` when finished.
+    pub fn on_ready(&mut self, event: &mio::event::Event, now: Instant) -> Option<ProbeResult> {
+        if !self.connected {
+            match connect_outcome(&self.stream, event) {
+                Ok(true) => self.connected = true,
+                Ok(false) => return None,
+                Err(detail) => return Some(self.finish(Code::L4Con, detail, now)),
+            }
+            if let Stage::Tcp = self.stage {
+                return Some(self.finish(Code::L4Ok, "connected".into(), now));
+            }
+        }
+        let verdict: Option<Verdict> = match &mut self.stage {
+            Stage::Tcp => None,
+            Stage::Http(http) => drive_plain(&mut self.stream, http, event),
+            #[cfg(feature = "https")]
+            Stage::Https(tls) => tls.drive(&mut self.stream, event),
+        };
+        verdict.map(|(code, detail)| self.finish(code, detail, now))
+    }
+
+    /// The deadline passed before a verdict.
+    pub fn on_timeout(self, now: Instant) -> ProbeResult {
+        let (code, detail) = if !self.connected {
+            (Code::L4Tout, "connect timeout")
+        } else {
+            match &self.stage {
+                Stage::Tcp | Stage::Http(_) => (Code::L7Tout, "timeout waiting for response"),
+                #[cfg(feature = "https")]
+                Stage::Https(tls) if tls.is_handshaking() => (Code::L6Tout, "TLS handshake timeout"),
+                #[cfg(feature = "https")]
+                Stage::Https(_) => (Code::L7Tout, "timeout waiting for response"),
+            }
+        };
+        self.finish(code, detail.to_owned(), now)
+    }
+
+    /// Remove the socket from the poll (closing it would too, on Linux).
+    pub fn deregister(&mut self, registry: &Registry) {
+        let _ = registry.deregister(&mut self.stream);
+    }
+
+    fn finish(&self, code: Code, detail: String, now: Instant) -> ProbeResult {
+        result(code, detail, self.started, now)
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        // Only an established connection can leave TIME_WAIT behind.
+        if self.connected {
+            set_linger_zero(&self.stream);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The TCP socket plumbing shared by the tcp, http and https probes: a
+//! non-blocking connect with an optional source bind, the connect-completion
+//! check, and an abortive close.
+//!
+//! Syscall budget per connection (the prober is benchmarked on CPU per
+//! probe): `socket` (already `SOCK_NONBLOCK|SOCK_CLOEXEC`, so no `fcntl`),
+//! optional `bind`, `connect` (→ `EINPROGRESS`), then after the writable
+//! edge nothing at all on success — `getsockopt(SO_ERROR)` only runs when
+//! epoll flagged an error, to name it — and `setsockopt(SO_LINGER {1, 0})` +
+//! `close` at the end. Linger 0 makes `close` send a RST and free the socket
+//! at once: no FIN exchange and no TIME_WAIT entry per probe, which is what
+//! HAProxy does for its checks too.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use mio::net::TcpStream;
+use nix::errno::Errno;
+use nix::sys::socket::{
+    bind, connect, getsockopt, setsockopt, sockopt, AddressFamily, SockType, SockaddrStorage,
+};
+
+use super::netns::SocketFactory;
+
+/// `Errno` as lower-case prose, e.g. "connection refused".
+pub fn errno_text(errno: Errno) -> String {
+    let desc = errno.desc();
+    let mut chars = desc.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => format!("{errno:?}"),
+    }
+}
+
+/// `io::Error` as lower-case prose.
+pub fn io_error_text(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => errno_text(Errno::from_raw(code)),
+        None => err.to_string(),
+    }
+}
+
+pub fn family_of(addr: IpAddr) -> AddressFamily {
+    match addr {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
+    }
+}
+
+/// Bind `fd` to `source` with port 0 (kernel-chosen), e.g. for a per-family
+/// probe source address.
+pub fn bind_source(fd: &OwnedFd, source: IpAddr) -> Result<(), String> {
+    let addr = SockaddrStorage::from(SocketAddr::new(source, 0));
+    bind(fd.as_raw_fd(), &addr).map_err(|e| format!("bind {source}: {}", errno_text(e)))
+}
+
+/// Start a non-blocking TCP connect. `Err` carries the L4CON detail.
+pub fn start_connect(
+    sockets: &SocketFactory,
+    addr: SocketAddr,
+    source: Option<IpAddr>,
+) -> Result<TcpStream, String> {
+    let fd = sockets
+        .socket(family_of(addr.ip()), SockType::Stream, None)
+        .map_err(|e| e.to_string())?;
+    if let Some(source) = source {
+        bind_source(&fd, source)?;
+    }
+    match connect(fd.as_raw_fd(), &SockaddrStorage::from(addr)) {
+        Ok(()) | Err(Errno::EINPROGRESS) => {}
+        Err(e) => return Err(format!("connect: {}", errno_text(e))),
+    }
+    Ok(TcpStream::from_std(std::net::TcpStream::from(fd)))
+}
+
+/// After a readiness event on a connecting socket: `Ok(true)` connected,
+/// `Ok(false)` still connecting (spurious wake-up), `Err(detail)` failed.
+pub fn connect_outcome(stream: &TcpStream, event: &mio::event::Event) -> Result<bool, String> {
+    if event.is_error() || event.is_write_closed() {
+        // Only now is the errno worth a syscall: it becomes the detail.
+        return match getsockopt(&stream.as_fd(), sockopt::SocketError) {
+            // Connected, then closed by the peer: the connect itself worked.
+            Ok(0) => Ok(true),
+            Ok(code) => Err(errno_text(Errno::from_raw(code))),
+            Err(e) => Err(format!("getsockopt: {}", errno_text(e))),
+        };
+    }
+    Ok(event.is_writable() || event.is_read_closed())
+}
+
+/// Make the coming `close` abortive (RST, no TIME_WAIT). Best effort: if it
+/// fails the socket merely closes gracefully.
+pub fn set_linger_zero(stream: &TcpStream) {
+    let linger = nix::libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let _ = setsockopt(&stream.as_fd(), sockopt::Linger, &linger);
+}
+
+/// `read` that maps `Interrupted` to a retry and reports `WouldBlock` as `None`.
+pub fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    use std::io::Read;
+    loop {
+        match stream.read(buf) {
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `write` with the same conventions as [`read_some`].
+pub fn write_some(stream: &mut TcpStream, data: &[u8]) -> io::Result<Option<usize>> {
+    use std::io::Write;
+    loop {
+        match stream.write(data) {
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}

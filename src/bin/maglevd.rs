@@ -1,1 +1,4 @@
-fn main() {}
+//! maglevd: health-checks backends and programs VPP's lb plugin.
+fn main() -> std::process::ExitCode {
+    vpp_maglev::daemon::main()
+}

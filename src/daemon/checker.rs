@@ -9,7 +9,6 @@
 //! results are ignored without searching the heap.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use mio::{Registry, Token};
 use crate::config::{Backend, CheckType, Config, HealthCheck};
 use crate::health::schedule::{self, Intervals, Rng, FIRST_PROBE_WINDOW, STATIC_REAFFIRM};
 use crate::health::{Action, ActionError, BackendHealth, Code, ProbeResult, State, Transition};
-use crate::probe::{IcmpEngines, Probe, ProbeKind, ProbeTarget, SocketFactory};
+use crate::probe::{IcmpEngine, PreparedCheck, Probe, ProbeTarget, SocketFactory};
 use crate::probe_stats::ProbeStats;
 use crate::timer::{LatencyHistogram, TimerHeap};
 
@@ -31,7 +30,7 @@ pub struct CheckRuntime {
     pub name: String,
     pub check: HealthCheck,
     pub intervals: Intervals,
-    pub kind: ProbeKind,
+    pub prepared: PreparedCheck,
 }
 
 /// The last probe result of a backend.
@@ -52,6 +51,8 @@ pub struct BackendSlot {
     pub backend: Backend,
     /// `None`: static backend.
     pub check: Option<Rc<CheckRuntime>>,
+    /// Built from the check and the address; `None` for static backends.
+    target: Option<ProbeTarget>,
     pub health: BackendHealth,
     gen: u32,
     inflight: Option<(InFlight, Instant)>,
@@ -79,7 +80,7 @@ pub struct Checker {
     by_name: BTreeMap<String, usize>,
     checks: BTreeMap<String, Rc<CheckRuntime>>,
     sockets: SocketFactory,
-    icmp: IcmpEngines,
+    icmp: IcmpEngine,
     rng: Rng,
     pub lateness: LatencyHistogram,
     pub probes_started: u64,
@@ -101,7 +102,7 @@ impl std::fmt::Display for CheckBuildError {
 fn build_checks(cfg: &Config) -> Result<BTreeMap<String, Rc<CheckRuntime>>, CheckBuildError> {
     let mut out = BTreeMap::new();
     for (name, hc) in &cfg.healthchecks {
-        let kind = ProbeKind::from_check(hc).map_err(|e| CheckBuildError {
+        let prepared = PreparedCheck::new(hc).map_err(|e| CheckBuildError {
             check: name.clone(),
             message: e.to_string(),
         })?;
@@ -111,11 +112,25 @@ fn build_checks(cfg: &Config) -> Result<BTreeMap<String, Rc<CheckRuntime>>, Chec
                 name: name.clone(),
                 check: hc.clone(),
                 intervals: Intervals::from_check(hc),
-                kind,
+                prepared,
             }),
         );
     }
     Ok(out)
+}
+
+fn target_for(
+    backend_name: &str,
+    check: Option<&Rc<CheckRuntime>>,
+    b: &Backend,
+) -> Result<Option<ProbeTarget>, CheckBuildError> {
+    match check {
+        None => Ok(None),
+        Some(c) => c.prepared.target(b.address).map(Some).map_err(|e| CheckBuildError {
+            check: c.name.clone(),
+            message: format!("backend {backend_name}: {e}"),
+        }),
+    }
 }
 
 fn unix_ms() -> u64 {
@@ -131,7 +146,7 @@ impl Checker {
             by_name: BTreeMap::new(),
             checks: build_checks(cfg)?,
             sockets: SocketFactory::new(cfg.healthchecker.netns.as_deref()),
-            icmp: IcmpEngines::default(),
+            icmp: IcmpEngine::new(Token(tokens::ICMP_BASE), tokens::ICMP_END - tokens::ICMP_BASE),
             rng: Rng::new(seed),
             lateness: LatencyHistogram::new(),
             probes_started: 0,
@@ -201,7 +216,11 @@ impl Checker {
         out: &mut Vec<BackendTransition>,
     ) -> Result<(), CheckBuildError> {
         self.checks = build_checks(cfg)?;
-        self.sockets = SocketFactory::new(cfg.healthchecker.netns.as_deref());
+        if self.sockets.netns() != cfg.healthchecker.netns.as_deref() {
+            // ICMP sockets live in the namespace they were created in.
+            self.icmp.close(registry);
+            self.sockets = SocketFactory::new(cfg.healthchecker.netns.as_deref());
+        }
         let now_ms = unix_ms();
         let history = cfg.healthchecker.transition_history;
         let starting: Vec<&String> = plan
@@ -216,7 +235,7 @@ impl Checker {
                 BackendPlan::Remove => {
                     if let Some(i) = self.by_name.remove(name) {
                         if let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) {
-                            self.cancel(&mut slot, registry, i);
+                            self.cancel(&mut slot, i);
                             if let Ok(Some(t)) = slot.health.remove(now_ms) {
                                 out.push(BackendTransition {
                                     backend: name.clone(),
@@ -237,10 +256,12 @@ impl Checker {
                         .as_ref()
                         .map(|c| (c.check.rise, c.check.fall))
                         .unwrap_or((1, 1));
+                    let target = target_for(name, check.as_ref(), b)?;
                     let slot = BackendSlot {
                         name: name.clone(),
                         backend: b.clone(),
                         check,
+                        target,
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
                         gen: 0,
                         inflight: None,
@@ -271,11 +292,13 @@ impl Checker {
                         continue;
                     };
                     let check = b.healthcheck.as_ref().and_then(|c| self.checks.get(c)).cloned();
+                    let target = target_for(name, check.as_ref(), b)?;
                     let restart = matches!(r.plan, BackendPlan::Restart(_));
                     let mut cancel_needed = false;
                     if let Some(Some(slot)) = self.slots.get_mut(i) {
                         slot.backend = b.clone();
                         slot.check = check;
+                        slot.target = target;
                         slot.health.set_history_cap(history);
                         if restart {
                             cancel_needed = true;
@@ -283,7 +306,7 @@ impl Checker {
                     }
                     if cancel_needed {
                         if let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) {
-                            self.cancel(&mut slot, registry, i);
+                            self.cancel(&mut slot, i);
                             let (rise, fall) = slot
                                 .check
                                 .as_ref()
@@ -310,7 +333,7 @@ impl Checker {
             }
             if let Some(enabled) = r.enabled_changed {
                 let action = if enabled { Action::Enable } else { Action::Disable };
-                let _ = self.operator(name, action, registry, timers, now, out);
+                let _ = self.operator(name, action, timers, now, out);
             }
         }
         Ok(())
@@ -350,9 +373,10 @@ impl Checker {
     }
 
     /// Stop whatever the slot has in flight and invalidate its timers.
-    fn cancel(&mut self, slot: &mut BackendSlot, registry: &Registry, i: usize) {
+    fn cancel(&mut self, slot: &mut BackendSlot, i: usize) {
         match slot.inflight.take() {
-            Some((InFlight::Socket(mut p), _)) => p.deregister(registry),
+            // Dropping closes the socket, which removes it from epoll.
+            Some((InFlight::Socket(p), _)) => drop(p),
             Some((InFlight::Icmp, _)) => self.icmp.cancel(icmp_key(i, slot.gen)),
             None => {}
         }
@@ -364,7 +388,6 @@ impl Checker {
         &mut self,
         name: &str,
         action: Action,
-        registry: &Registry,
         timers: &mut TimerHeap<TimerKey>,
         now: Instant,
         out: &mut Vec<BackendTransition>,
@@ -379,7 +402,7 @@ impl Checker {
         let result = slot.health.apply(action, unix_ms());
         if let Ok(Some(t)) = &result {
             if was_probing && !t.to.is_probing() {
-                self.cancel(&mut slot, registry, i);
+                self.cancel(&mut slot, i);
             }
             out.push(BackendTransition {
                 backend: name.to_string(),
@@ -417,7 +440,7 @@ impl Checker {
             return;
         }
         self.lateness.record(now.saturating_duration_since(scheduled));
-        let Some(check) = slot.check.clone() else {
+        let (Some(check), Some(target)) = (slot.check.as_ref(), slot.target.as_ref()) else {
             let result = ProbeResult {
                 code: Code::Static,
                 detail: String::new(),
@@ -426,12 +449,7 @@ impl Checker {
             self.finish(i, result, timers, now, out);
             return;
         };
-        let target = ProbeTarget {
-            addr: SocketAddr::new(slot.backend.address, check.check.port.unwrap_or(0)),
-            source: source_for(&check.check, slot.backend.address),
-            timeout: check.check.timeout,
-            kind: check.kind.clone(),
-        };
+        let timeout = check.check.timeout;
         self.probes_started += 1;
         let deadline_key = TimerKey::ProbeDeadline { slot: slot_index, gen };
         let started = match check.check.check_type {
@@ -446,7 +464,7 @@ impl Checker {
                     now,
                 )
                 .map(|()| InFlight::Icmp),
-            _ => Probe::start(&target, registry, tokens::probe(i), &self.sockets, now)
+            _ => Probe::start(target, registry, tokens::probe(i), &self.sockets, now)
                 .map(InFlight::Socket),
         };
         match started {
@@ -454,7 +472,7 @@ impl Checker {
                 if let Some(Some(slot)) = self.slots.get_mut(i) {
                     slot.inflight = Some((inflight, now));
                 }
-                timers.schedule(now + check.check.timeout, deadline_key);
+                timers.schedule(now + timeout, deadline_key);
             }
             Err(result) => self.finish(i, result, timers, now, out),
         }
@@ -465,7 +483,6 @@ impl Checker {
         &mut self,
         slot_index: u32,
         gen: u32,
-        registry: &Registry,
         timers: &mut TimerHeap<TimerKey>,
         now: Instant,
         out: &mut Vec<BackendTransition>,
@@ -478,17 +495,15 @@ impl Checker {
             return;
         }
         let result = match slot.inflight.take() {
-            Some((InFlight::Socket(mut p), _)) => {
-                p.deregister(registry);
-                p.on_timeout(now)
-            }
+            // Dropping the probe closes its socket, which also removes it
+            // from epoll: no deregister call needed.
+            Some((InFlight::Socket(p), _)) => p.on_timeout(now),
             Some((InFlight::Icmp, started)) => {
-                self.icmp.cancel(icmp_key(i, gen));
-                ProbeResult {
+                self.icmp.timeout(icmp_key(i, gen), now).unwrap_or(ProbeResult {
                     code: Code::L3Tout,
                     detail: "no echo reply".into(),
                     duration_us: now.saturating_duration_since(started).as_micros() as u64,
-                }
+                })
             }
             None => return,
         };
@@ -500,7 +515,6 @@ impl Checker {
         &mut self,
         i: usize,
         event: &mio::event::Event,
-        registry: &Registry,
         timers: &mut TimerHeap<TimerKey>,
         now: Instant,
         out: &mut Vec<BackendTransition>,
@@ -511,10 +525,9 @@ impl Checker {
         let Some((InFlight::Socket(p), _)) = slot.inflight.as_mut() else {
             return;
         };
-        if let Some(result) = p.on_ready(registry, event, now) {
-            if let Some((InFlight::Socket(mut p), _)) = slot.inflight.take() {
-                p.deregister(registry);
-            }
+        if let Some(result) = p.on_ready(event, now) {
+            // Dropping the probe closes (and so deregisters) its socket.
+            slot.inflight = None;
             // The deadline timer goes stale with the generation bump.
             slot.gen = slot.gen.wrapping_add(1);
             self.finish(i, result, timers, now, out);
@@ -608,11 +621,4 @@ impl Checker {
 /// a cancelled probe cannot be taken for the current one.
 fn icmp_key(i: usize, gen: u32) -> u64 {
     ((i as u64) << 32) | u64::from(gen)
-}
-
-fn source_for(check: &HealthCheck, dest: IpAddr) -> Option<IpAddr> {
-    match dest {
-        IpAddr::V4(_) => check.probe_ipv4_src.map(IpAddr::V4),
-        IpAddr::V6(_) => check.probe_ipv6_src.map(IpAddr::V6),
-    }
 }

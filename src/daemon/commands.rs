@@ -66,7 +66,7 @@ impl Daemon {
                 logev!(Level::Debug, "control-command", client = client, command = text);
                 self.execute(client, req, now)
             }
-            Err(e) => Reply::err(e),
+            Err(e) => Some(Reply::err(e)),
         };
         if let Some(r) = reply {
             self.control
@@ -166,7 +166,6 @@ impl Daemon {
                     let r = self.checker.operator(
                         &name,
                         action,
-                        self.poll.registry(),
                         &mut self.timers,
                         now,
                         &mut transitions,

@@ -17,7 +17,6 @@ pub mod tokens;
 mod views;
 mod watch;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -167,6 +166,7 @@ pub struct Daemon {
     control: ControlServer,
     watchers: Watchers,
     signals: Signals,
+    /// Process start: the warmup clock and the uptime metric count from here.
     started: Instant,
     running: bool,
     loop_stats: LoopStats,
@@ -409,7 +409,6 @@ impl Daemon {
                     self.checker.on_probe_ready(
                         slot,
                         event,
-                        self.poll.registry(),
                         &mut self.timers,
                         now,
                         &mut transitions,
@@ -471,7 +470,6 @@ impl Daemon {
             TimerKey::ProbeDeadline { slot, gen } => self.checker.on_probe_deadline(
                 slot,
                 gen,
-                registry,
                 &mut self.timers,
                 now,
                 transitions,
@@ -503,13 +501,5 @@ impl Daemon {
                 _ => {}
             }
         }
-    }
-
-    /// Snapshot of every backend's state, for views that need a lookup.
-    fn states(&self) -> BTreeMap<String, crate::health::State> {
-        self.checker
-            .iter()
-            .map(|s| (s.name.clone(), s.health.state()))
-            .collect()
     }
 }

@@ -28,10 +28,6 @@ pub struct Watchers {
 }
 
 impl Watchers {
-    pub fn is_empty(&self) -> bool {
-        self.by_client.is_empty()
-    }
-
     /// Start streaming to `client`: the snapshot first, then live events.
     pub fn add(
         &mut self,

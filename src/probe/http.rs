@@ -30,15 +30,24 @@ pub(crate) type Verdict = (Code, String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpSpecError {
     /// Path or host contains bytes that would break the request line.
-    BadRequestField { field: &'static str, value: String },
-    BadRegex { regex: String, error: String },
+    BadRequestField {
+        field: &'static str,
+        value: String,
+    },
+    BadRegex {
+        regex: String,
+        error: String,
+    },
 }
 
 impl fmt::Display for HttpSpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HttpSpecError::BadRequestField { field, value } => {
-                write!(f, "http {field} {value:?} contains spaces or control characters")
+                write!(
+                    f,
+                    "http {field} {value:?} contains spaces or control characters"
+                )
             }
             HttpSpecError::BadRegex { regex, error } => {
                 write!(f, "response-regexp {regex:?}: {error}")
@@ -77,10 +86,8 @@ impl BodyCheck {
     /// `Err(detail)` when the body fails a check.
     fn verify(&self, body: &[u8]) -> Result<(), String> {
         if let Some(needle) = &self.contains {
-            let found = needle.is_empty()
-                || body
-                    .windows(needle.len())
-                    .any(|w| w == needle.as_bytes());
+            let found =
+                needle.is_empty() || body.windows(needle.len()).any(|w| w == needle.as_bytes());
             if !found {
                 return Err(format!("body does not contain {needle:?}"));
             }
@@ -228,7 +235,10 @@ impl HttpExchange {
         match self.parser.status() {
             Some(status) if !self.spec.accepts(status) => (Code::L7Sts, format!("status {status}")),
             Some(status) => self.judge_body(status),
-            None => (Code::L7Rsp, "connection closed before a response".to_owned()),
+            None => (
+                Code::L7Rsp,
+                "connection closed before a response".to_owned(),
+            ),
         }
     }
 
@@ -285,7 +295,10 @@ mod tests {
         HttpParams {
             path: "/healthz".into(),
             host: None,
-            response_codes: vec![StatusRange { low: 200, high: 399 }],
+            response_codes: vec![StatusRange {
+                low: 200,
+                high: 399,
+            }],
             response_contains: None,
             response_regexp: None,
             insecure: true,
@@ -326,7 +339,10 @@ mod tests {
             Err(HttpSpecError::BadRequestField { field: "path", .. })
         ));
         bad.response_regexp = Some("(".into());
-        assert!(matches!(BodyCheck::new(&bad), Err(HttpSpecError::BadRegex { .. })));
+        assert!(matches!(
+            BodyCheck::new(&bad),
+            Err(HttpSpecError::BadRegex { .. })
+        ));
     }
 
     #[test]
@@ -337,32 +353,110 @@ mod tests {
         let mut regex = params();
         regex.response_regexp = Some("^ok [0-9]+$".into());
         let mut only_200 = params();
-        only_200.response_codes = vec![StatusRange { low: 200, high: 200 }];
+        only_200.response_codes = vec![StatusRange {
+            low: 200,
+            high: 200,
+        }];
         let ok = |b: &'static str| -> Vec<u8> {
             format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{b}", b.len()).into_bytes()
         };
-        let cases: Vec<(&str, &HttpParams, Vec<u8>, Option<Verdict>, Verdict)> = vec![
+        // (name, params, response, verdict after data, verdict after eof)
+        type Case<'a> = (&'a str, &'a HttpParams, Vec<u8>, Option<Verdict>, Verdict);
+        let cases: Vec<Case> = vec![
             // (name, params, response, verdict after data, verdict after eof)
-            ("200 status only, decided at the status line", &plain,
-                b"HTTP/1.1 200 OK\r\n".to_vec(), Some((Code::L7Ok, "status 200".into())), (Code::L7Ok, "status 200".into())),
-            ("302 in the default range", &plain, b"HTTP/1.1 302 Found\r\n".to_vec(),
-                Some((Code::L7Ok, "status 302".into())), (Code::L7Ok, "status 302".into())),
-            ("503 rejected", &plain, b"HTTP/1.1 503 Unavailable\r\n".to_vec(),
-                Some((Code::L7Sts, "status 503".into())), (Code::L7Sts, "status 503".into())),
-            ("302 outside 200-200", &only_200, b"HTTP/1.1 302 Found\r\n".to_vec(),
-                Some((Code::L7Sts, "status 302".into())), (Code::L7Sts, "status 302".into())),
-            ("garbage", &plain, b"hello\r\n".to_vec(),
-                Some((Code::L7Rsp, "malformed status line \"hello\"".into())), (Code::L7Rsp, "connection closed before end of response".into())),
-            ("body contains", &contains, ok("all ready now"), Some((Code::L7Ok, "status 200".into())), (Code::L7Ok, "status 200".into())),
-            ("body lacks", &contains, ok("starting"), Some((Code::L7Sts, "body does not contain \"ready\"".into())),
-                (Code::L7Sts, "body does not contain \"ready\"".into())),
-            ("body needs more", &contains, b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nready".to_vec(), None,
-                (Code::L7Rsp, "connection closed before end of response".into())),
-            ("close-delimited body", &contains, b"HTTP/1.0 200 OK\r\n\r\nready".to_vec(), None, (Code::L7Ok, "status 200".into())),
-            ("regex match", &regex, ok("ok 42"), Some((Code::L7Ok, "status 200".into())), (Code::L7Ok, "status 200".into())),
-            ("regex mismatch", &regex, ok("ok x"), Some((Code::L7Sts, "body does not match /^ok [0-9]+$/".into())),
-                (Code::L7Sts, "body does not match /^ok [0-9]+$/".into())),
-            ("empty response", &plain, Vec::new(), None, (Code::L7Rsp, "connection closed before end of response".into())),
+            (
+                "200 status only, decided at the status line",
+                &plain,
+                b"HTTP/1.1 200 OK\r\n".to_vec(),
+                Some((Code::L7Ok, "status 200".into())),
+                (Code::L7Ok, "status 200".into()),
+            ),
+            (
+                "302 in the default range",
+                &plain,
+                b"HTTP/1.1 302 Found\r\n".to_vec(),
+                Some((Code::L7Ok, "status 302".into())),
+                (Code::L7Ok, "status 302".into()),
+            ),
+            (
+                "503 rejected",
+                &plain,
+                b"HTTP/1.1 503 Unavailable\r\n".to_vec(),
+                Some((Code::L7Sts, "status 503".into())),
+                (Code::L7Sts, "status 503".into()),
+            ),
+            (
+                "302 outside 200-200",
+                &only_200,
+                b"HTTP/1.1 302 Found\r\n".to_vec(),
+                Some((Code::L7Sts, "status 302".into())),
+                (Code::L7Sts, "status 302".into()),
+            ),
+            (
+                "garbage",
+                &plain,
+                b"hello\r\n".to_vec(),
+                Some((Code::L7Rsp, "malformed status line \"hello\"".into())),
+                (
+                    Code::L7Rsp,
+                    "connection closed before end of response".into(),
+                ),
+            ),
+            (
+                "body contains",
+                &contains,
+                ok("all ready now"),
+                Some((Code::L7Ok, "status 200".into())),
+                (Code::L7Ok, "status 200".into()),
+            ),
+            (
+                "body lacks",
+                &contains,
+                ok("starting"),
+                Some((Code::L7Sts, "body does not contain \"ready\"".into())),
+                (Code::L7Sts, "body does not contain \"ready\"".into()),
+            ),
+            (
+                "body needs more",
+                &contains,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nready".to_vec(),
+                None,
+                (
+                    Code::L7Rsp,
+                    "connection closed before end of response".into(),
+                ),
+            ),
+            (
+                "close-delimited body",
+                &contains,
+                b"HTTP/1.0 200 OK\r\n\r\nready".to_vec(),
+                None,
+                (Code::L7Ok, "status 200".into()),
+            ),
+            (
+                "regex match",
+                &regex,
+                ok("ok 42"),
+                Some((Code::L7Ok, "status 200".into())),
+                (Code::L7Ok, "status 200".into()),
+            ),
+            (
+                "regex mismatch",
+                &regex,
+                ok("ok x"),
+                Some((Code::L7Sts, "body does not match /^ok [0-9]+$/".into())),
+                (Code::L7Sts, "body does not match /^ok [0-9]+$/".into()),
+            ),
+            (
+                "empty response",
+                &plain,
+                Vec::new(),
+                None,
+                (
+                    Code::L7Rsp,
+                    "connection closed before end of response".into(),
+                ),
+            ),
         ];
         for (name, p, response, after_data, after_eof) in cases {
             let mut x = exchange(p);

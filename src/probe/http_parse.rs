@@ -231,7 +231,8 @@ impl ResponseParser {
                 _ => ParseError::HeadTooLarge,
             });
         }
-        self.line.extend_from_slice(input.get(..taken).unwrap_or_default());
+        self.line
+            .extend_from_slice(input.get(..taken).unwrap_or_default());
         if complete {
             if matches!(self.phase, Phase::StatusLine | Phase::Headers) {
                 self.head_len += self.line.len();

@@ -131,7 +131,11 @@ const CASES: &[(&str, &[u8], Want)] = &[
 ];
 
 /// Feed `input` in pieces cut at `cuts`, then EOF if still incomplete.
-fn run(input: &[u8], cuts: &[usize], max_body: usize) -> (Result<Progress, ParseError>, ResponseParser) {
+fn run(
+    input: &[u8],
+    cuts: &[usize],
+    max_body: usize,
+) -> (Result<Progress, ParseError>, ResponseParser) {
     let mut parser = ResponseParser::new(max_body);
     let mut start = 0;
     for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
@@ -195,7 +199,10 @@ fn table_one_byte_at_a_time() {
 #[test]
 fn status_known_before_body() {
     let mut p = ResponseParser::new(1024);
-    assert_eq!(p.feed(b"HTTP/1.1 503 Service Unavailable\r\n"), Ok(Progress::NeedMore));
+    assert_eq!(
+        p.feed(b"HTTP/1.1 503 Service Unavailable\r\n"),
+        Ok(Progress::NeedMore)
+    );
     assert_eq!(p.status(), Some(503));
     let mut interim = ResponseParser::new(1024);
     interim.feed(b"HTTP/1.1 100 Continue\r\n").unwrap();
@@ -236,7 +243,11 @@ fn body_cap_completes_early() {
     assert_eq!(p.body(), b"01234567");
     assert!(p.body_capped());
     // Exactly filling the cap with a complete body is not "capped".
-    let (result, p) = run(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n01234567", &[], 8);
+    let (result, p) = run(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\n01234567",
+        &[],
+        8,
+    );
     assert_eq!(result, Ok(Progress::Complete));
     assert!(!p.body_capped());
     // Close-delimited and chunked bodies stop at the cap as well.

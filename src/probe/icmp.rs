@@ -31,8 +31,8 @@ use nix::sys::socket::{recvfrom, sendto, MsgFlags, SockProtocol, SockType, Socka
 
 use super::icmp_wire::{echo_request, parse_v4, parse_v6, Received};
 use super::netns::{SocketError, SocketFactory};
-use super::socket::{bind_source, errno_text, family_of};
 use super::result;
+use super::socket::{bind_source, errno_text, family_of};
 use crate::health::types::{Code, ProbeResult};
 
 /// Engines created so far, to give each its own echo id.
@@ -179,7 +179,8 @@ impl IcmpEngine {
                 parse_v4(packet, raw)
             };
             let from = from.as_ref().and_then(sender_ip);
-            if let Some(finished) = parsed.and_then(|p| self.match_packet(index, raw, p, from, now)) {
+            if let Some(finished) = parsed.and_then(|p| self.match_packet(index, raw, p, from, now))
+            {
                 done.push(finished);
             }
         }

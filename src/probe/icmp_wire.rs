@@ -27,7 +27,11 @@ const PROTO_ICMPV6: u8 = 58;
 /// What a received ICMP message says about one of our probes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Received {
-    EchoReply { ident: u16, seq: u16, key: u64 },
+    EchoReply {
+        ident: u16,
+        seq: u16,
+        key: u64,
+    },
     /// An error about an echo request we sent to `dest`.
     Error {
         ident: u16,
@@ -194,7 +198,10 @@ mod tests {
         let p6 = echo_request(true, 1, 2, 3, 4);
         assert_eq!((p6[0], p6[2], p6[3]), (128, 0, 0));
         // RFC 1071 example.
-        assert_eq!(checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), !0xddf2);
+        assert_eq!(
+            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            !0xddf2
+        );
     }
 
     #[test]
@@ -230,8 +237,16 @@ mod tests {
             ("v6 empty", parse_v6(&[])),
         ];
         let want = [
-            Some(Received::EchoReply { ident: 0xabcd, seq: 42, key: 7 }),
-            Some(Received::EchoReply { ident: 0xabcd, seq: 42, key: 7 }),
+            Some(Received::EchoReply {
+                ident: 0xabcd,
+                seq: 42,
+                key: 7,
+            }),
+            Some(Received::EchoReply {
+                ident: 0xabcd,
+                seq: 42,
+                key: 7,
+            }),
             None,
             Some(Received::Error {
                 ident: 0xabcd,
@@ -241,7 +256,11 @@ mod tests {
             }),
             None,
             None,
-            Some(Received::EchoReply { ident: 5, seq: 6, key: 8 }),
+            Some(Received::EchoReply {
+                ident: 5,
+                seq: 6,
+                key: 8,
+            }),
             Some(Received::Error {
                 ident: 5,
                 seq: 9,

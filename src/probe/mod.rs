@@ -45,11 +45,11 @@ pub mod socket;
 pub mod tls;
 
 #[cfg(test)]
-mod testutil;
-#[cfg(test)]
 mod tests;
 #[cfg(all(test, feature = "https"))]
 mod tests_https;
+#[cfg(test)]
+mod testutil;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
@@ -158,7 +158,10 @@ impl PreparedCheck {
     /// As [`PreparedCheck::new`] with an explicit TLS client config (tests,
     /// or a daemon option for a private CA bundle).
     #[cfg(feature = "https")]
-    pub fn with_tls(check: &HealthCheck, tls: Arc<rustls::ClientConfig>) -> Result<Self, SetupError> {
+    pub fn with_tls(
+        check: &HealthCheck,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Self, SetupError> {
         let mut prepared = Self::new(check)?;
         prepared.tls = Some(tls);
         Ok(prepared)
@@ -251,11 +254,14 @@ impl Probe {
             ProbeKind::Tcp => Stage::Tcp,
             ProbeKind::Http(spec) => Stage::Http(HttpExchange::new(spec.clone())),
             #[cfg(feature = "https")]
-            ProbeKind::Https(spec) => {
-                Stage::Https(Box::new(TlsExchange::new(spec).map_err(|d| fail(Code::L6Rsp, d))?))
-            }
+            ProbeKind::Https(spec) => Stage::Https(Box::new(
+                TlsExchange::new(spec).map_err(|d| fail(Code::L6Rsp, d))?,
+            )),
             ProbeKind::Icmp => {
-                return Err(fail(Code::L3Con, "icmp probes run on the IcmpEngine".into()))
+                return Err(fail(
+                    Code::L3Con,
+                    "icmp probes run on the IcmpEngine".into(),
+                ))
             }
         };
         let mut stream =
@@ -300,7 +306,9 @@ impl Probe {
             match &self.stage {
                 Stage::Tcp | Stage::Http(_) => (Code::L7Tout, "timeout waiting for response"),
                 #[cfg(feature = "https")]
-                Stage::Https(tls) if tls.is_handshaking() => (Code::L6Tout, "TLS handshake timeout"),
+                Stage::Https(tls) if tls.is_handshaking() => {
+                    (Code::L6Tout, "TLS handshake timeout")
+                }
                 #[cfg(feature = "https")]
                 Stage::Https(_) => (Code::L7Tout, "timeout waiting for response"),
             }

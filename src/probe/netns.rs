@@ -164,8 +164,7 @@ fn open_named(name: &str) -> Result<OwnedFd, Errno> {
 }
 
 fn open_ns(path: &str) -> Result<OwnedFd, Errno> {
-    File::open(path).map(OwnedFd::from).map_err(|e| {
-        e.raw_os_error()
-            .map_or(Errno::EIO, Errno::from_raw)
-    })
+    File::open(path)
+        .map(OwnedFd::from)
+        .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))
 }

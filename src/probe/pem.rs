@@ -127,13 +127,19 @@ mod tests {
             decode_blocks(text, "CERTIFICATE").unwrap(),
             vec![b"foobar".to_vec(), b"a".to_vec()]
         );
-        assert_eq!(decode_blocks(text, "PRIVATE KEY").unwrap(), vec![vec![0, 0, 0]]);
+        assert_eq!(
+            decode_blocks(text, "PRIVATE KEY").unwrap(),
+            vec![vec![0, 0, 0]]
+        );
         assert!(matches!(
             decode_blocks("-----BEGIN CERTIFICATE-----\nZm9v\n", "CERTIFICATE"),
             Err(PemError::Unterminated { .. })
         ));
         assert!(matches!(
-            decode_blocks("-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----", "CERTIFICATE"),
+            decode_blocks(
+                "-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----",
+                "CERTIFICATE"
+            ),
             Err(PemError::BadBase64 { block: 0, .. })
         ));
     }

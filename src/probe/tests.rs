@@ -32,7 +32,10 @@ pub(super) fn http_params() -> HttpParams {
     HttpParams {
         path: "/healthz".into(),
         host: None,
-        response_codes: vec![StatusRange { low: 200, high: 399 }],
+        response_codes: vec![StatusRange {
+            low: 200,
+            high: 399,
+        }],
         response_contains: None,
         response_regexp: None,
         insecure: true,
@@ -41,7 +44,10 @@ pub(super) fn http_params() -> HttpParams {
 
 fn http_target(addr: SocketAddr, params: HttpParams) -> ProbeTarget {
     let check = health_check(CheckType::Http, addr.port(), Some(params));
-    PreparedCheck::new(&check).unwrap().target(addr.ip()).unwrap()
+    PreparedCheck::new(&check)
+        .unwrap()
+        .target(addr.ip())
+        .unwrap()
 }
 
 fn code_detail(r: &ProbeResult) -> (Code, &str) {
@@ -51,16 +57,28 @@ fn code_detail(r: &ProbeResult) -> (Code, &str) {
 #[test]
 fn tcp_open_port_is_l4ok() {
     let (addr, rx) = serve_once("127.10.0.1", |_, peer| peer);
-    let r = run_probe(&target(addr, ProbeKind::Tcp, 1000), &SocketFactory::current());
+    let r = run_probe(
+        &target(addr, ProbeKind::Tcp, 1000),
+        &SocketFactory::current(),
+    );
     assert_eq!(code_detail(&r), (Code::L4Ok, "connected"));
     assert!(r.duration_us < 1_000_000);
-    assert!(rx.recv().unwrap().ip().is_loopback(), "the server saw the connection");
+    assert!(
+        rx.recv().unwrap().ip().is_loopback(),
+        "the server saw the connection"
+    );
 }
 
 #[test]
 fn tcp_closed_port_is_l4con() {
-    let addr = std::net::TcpListener::bind("127.10.0.2:0").unwrap().local_addr().unwrap();
-    let r = run_probe(&target(addr, ProbeKind::Tcp, 1000), &SocketFactory::current());
+    let addr = std::net::TcpListener::bind("127.10.0.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let r = run_probe(
+        &target(addr, ProbeKind::Tcp, 1000),
+        &SocketFactory::current(),
+    );
     assert_eq!(code_detail(&r), (Code::L4Con, "connection refused"));
 }
 
@@ -87,7 +105,10 @@ fn tcp_full_backlog_is_l4tout() {
             Err(_) => break,
         }
     }
-    let r = run_probe(&target(addr, ProbeKind::Tcp, 300), &SocketFactory::current());
+    let r = run_probe(
+        &target(addr, ProbeKind::Tcp, 300),
+        &SocketFactory::current(),
+    );
     assert_eq!(code_detail(&r), (Code::L4Tout, "connect timeout"));
     assert!(r.duration_us >= 300_000, "{r:?}");
 }
@@ -110,14 +131,20 @@ fn tcp_unassigned_source_fails_at_start() {
     let r = run_probe(&t, &SocketFactory::current());
     assert_eq!(
         code_detail(&r),
-        (Code::L4Con, "bind 192.0.2.1: cannot assign requested address")
+        (
+            Code::L4Con,
+            "bind 192.0.2.1: cannot assign requested address"
+        )
     );
 }
 
 #[test]
 fn tcp_over_ipv6_loopback() {
     let (addr, _rx) = serve_once("::1", |_, _| ());
-    let r = run_probe(&target(addr, ProbeKind::Tcp, 1000), &SocketFactory::current());
+    let r = run_probe(
+        &target(addr, ProbeKind::Tcp, 1000),
+        &SocketFactory::current(),
+    );
     assert_eq!(r.code, Code::L4Ok);
 }
 
@@ -146,7 +173,16 @@ fn http_table() {
     contains.response_contains = Some("healthy".into());
     let mut regex = http_params();
     regex.response_regexp = Some(r"status: (ok|degraded)".into());
-    let cases: [(&str, &str, HttpParams, &'static [u8], Code, &str); 9] = [
+    // (name, server ip, params, canned response, code, detail)
+    type Case = (
+        &'static str,
+        &'static str,
+        HttpParams,
+        &'static [u8],
+        Code,
+        &'static str,
+    );
+    let cases: [Case; 9] = [
         ("503", "127.11.1.1", http_params(),
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", Code::L7Sts, "status 503"),
         ("garbage", "127.11.1.2", http_params(), b"SSH-2.0-OpenSSH\r\n", Code::L7Rsp,
@@ -201,14 +237,22 @@ fn http_silent_server_is_l7tout() {
     let mut t = http_target(addr, http_params());
     t.timeout = Duration::from_millis(300);
     let r = run_probe(&t, &SocketFactory::current());
-    assert_eq!(code_detail(&r), (Code::L7Tout, "timeout waiting for response"));
+    assert_eq!(
+        code_detail(&r),
+        (Code::L7Tout, "timeout waiting for response")
+    );
 }
 
 #[test]
 fn http_slow_dribbled_response_is_assembled() {
     let (addr, _rx) = serve_once("127.11.2.3", |mut s, _| {
         read_request(&mut s);
-        for piece in [&b"HTTP/1.1 20"[..], b"0 OK\r\nContent-Le", b"ngth: 5\r\n\r\nhea", b"lt"] {
+        for piece in [
+            &b"HTTP/1.1 20"[..],
+            b"0 OK\r\nContent-Le",
+            b"ngth: 5\r\n\r\nhea",
+            b"lt",
+        ] {
             s.write_all(piece).unwrap();
             s.flush().unwrap();
             std::thread::sleep(Duration::from_millis(30));
@@ -222,7 +266,10 @@ fn http_slow_dribbled_response_is_assembled() {
 
 #[test]
 fn http_refused_is_l4con() {
-    let addr = std::net::TcpListener::bind("127.11.2.4:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.11.2.4:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let r = run_probe(&http_target(addr, http_params()), &SocketFactory::current());
     assert_eq!(r.code, Code::L4Con);
 }
@@ -239,7 +286,10 @@ fn prepared_check_picks_family_source_and_kind() {
     assert_eq!(v6.source, None);
     let mut icmp = health_check(CheckType::Icmp, 0, None);
     icmp.port = None;
-    let t = PreparedCheck::new(&icmp).unwrap().target("::1".parse().unwrap()).unwrap();
+    let t = PreparedCheck::new(&icmp)
+        .unwrap()
+        .target("::1".parse().unwrap())
+        .unwrap();
     assert!(matches!(t.kind, ProbeKind::Icmp));
     let mut bad = health_check(CheckType::Http, 80, Some(http_params()));
     bad.http.as_mut().unwrap().response_regexp = Some("([".into());
@@ -257,7 +307,12 @@ fn prepared_check_picks_family_source_and_kind() {
 fn icmp_echo_loopback_v4_and_v6() {
     for dest in ["127.12.0.1", "::1"] {
         let dest: IpAddr = dest.parse().unwrap();
-        let (r, _kinds) = run_ping(&SocketFactory::current(), dest, None, Duration::from_secs(1));
+        let (r, _kinds) = run_ping(
+            &SocketFactory::current(),
+            dest,
+            None,
+            Duration::from_secs(1),
+        );
         assert_eq!(code_detail(&r), (Code::L3Ok, "echo reply"), "{dest}");
     }
 }
@@ -268,9 +323,17 @@ fn missing_netns_fails_every_probe_with_l4con() {
     assert_eq!(sockets.netns(), Some("mglv-no-such-netns"));
     let want = "enter netns mglv-no-such-netns: no such file or directory";
     assert_eq!(sockets.check().unwrap_err().to_string(), want);
-    let r = run_probe(&target("127.13.0.1:80".parse().unwrap(), ProbeKind::Tcp, 500), &sockets);
+    let r = run_probe(
+        &target("127.13.0.1:80".parse().unwrap(), ProbeKind::Tcp, 500),
+        &sockets,
+    );
     assert_eq!(code_detail(&r), (Code::L4Con, want));
-    let (r, _) = run_ping(&sockets, "127.13.0.1".parse().unwrap(), None, Duration::from_millis(500));
+    let (r, _) = run_ping(
+        &sockets,
+        "127.13.0.1".parse().unwrap(),
+        None,
+        Duration::from_millis(500),
+    );
     assert_eq!(code_detail(&r), (Code::L4Con, want));
 }
 
@@ -283,7 +346,9 @@ fn netns_sockets_live_in_the_namespace() {
     let sockets = SocketFactory::new(Some(&ns.name));
     sockets.check().unwrap();
     // A listener created through the factory exists only inside the namespace.
-    let fd = sockets.socket(AddressFamily::Inet, SockType::Stream, None).unwrap();
+    let fd = sockets
+        .socket(AddressFamily::Inet, SockType::Stream, None)
+        .unwrap();
     let any: SocketAddr = "127.13.1.1:0".parse().unwrap();
     bind(fd.as_raw_fd(), &SockaddrStorage::from(any)).unwrap();
     listen(&fd, Backlog::new(16).unwrap()).unwrap();
@@ -291,7 +356,10 @@ fn netns_sockets_live_in_the_namespace() {
     let addr = listener.local_addr().unwrap();
     let inside = run_probe(&target(addr, ProbeKind::Tcp, 1000), &sockets);
     assert_eq!(inside.code, Code::L4Ok);
-    let outside = run_probe(&target(addr, ProbeKind::Tcp, 1000), &SocketFactory::current());
+    let outside = run_probe(
+        &target(addr, ProbeKind::Tcp, 1000),
+        &SocketFactory::current(),
+    );
     assert_eq!(code_detail(&outside), (Code::L4Con, "connection refused"));
 }
 
@@ -302,16 +370,34 @@ fn icmp_in_netns_ping_socket_timeout_and_send_error() {
     };
     let sockets = SocketFactory::new(Some(&ns.name));
     // Loopback down: no route, the send itself fails.
-    let (r, _) = run_ping(&sockets, "127.0.0.1".parse().unwrap(), None, Duration::from_millis(500));
-    assert_eq!(code_detail(&r), (Code::L3Con, "send: network is unreachable"));
+    let (r, _) = run_ping(
+        &sockets,
+        "127.0.0.1".parse().unwrap(),
+        None,
+        Duration::from_millis(500),
+    );
+    assert_eq!(
+        code_detail(&r),
+        (Code::L3Con, "send: network is unreachable")
+    );
 
     ns.exec("ip link set lo up");
     // Unprivileged ping sockets where the namespace's sysctl allows them.
     ns.exec("echo '0 2147483647' > /proc/sys/net/ipv4/ping_group_range");
-    let (r, kinds) = run_ping(&sockets, "127.0.0.1".parse().unwrap(), None, Duration::from_secs(1));
+    let (r, kinds) = run_ping(
+        &sockets,
+        "127.0.0.1".parse().unwrap(),
+        None,
+        Duration::from_secs(1),
+    );
     assert_eq!(code_detail(&r), (Code::L3Ok, "echo reply"));
     assert_eq!(kinds, vec![false], "a ping (SOCK_DGRAM) socket was used");
-    let (r, kinds) = run_ping(&sockets, "::1".parse().unwrap(), None, Duration::from_secs(1));
+    let (r, kinds) = run_ping(
+        &sockets,
+        "::1".parse().unwrap(),
+        None,
+        Duration::from_secs(1),
+    );
     assert_eq!(code_detail(&r), (Code::L3Ok, "echo reply"));
     assert_eq!(kinds, vec![false]);
 
@@ -321,9 +407,17 @@ fn icmp_in_netns_ping_socket_timeout_and_send_error() {
         if raw {
             ns.exec("echo '1 0' > /proc/sys/net/ipv4/ping_group_range");
         }
-        let (r, kinds) =
-            run_ping(&sockets, "127.0.0.1".parse().unwrap(), None, Duration::from_millis(300));
-        assert_eq!(code_detail(&r), (Code::L3Tout, "no echo reply"), "raw={raw}");
+        let (r, kinds) = run_ping(
+            &sockets,
+            "127.0.0.1".parse().unwrap(),
+            None,
+            Duration::from_millis(300),
+        );
+        assert_eq!(
+            code_detail(&r),
+            (Code::L3Tout, "no echo reply"),
+            "raw={raw}"
+        );
         assert_eq!(kinds, vec![raw]);
         assert!(r.duration_us >= 300_000);
     }

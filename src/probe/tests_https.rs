@@ -11,8 +11,8 @@ use std::time::Duration;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 
-use super::testutil::*;
 use super::tests::http_params;
+use super::testutil::*;
 use super::*;
 use crate::config::model::HttpParams;
 
@@ -39,7 +39,10 @@ fn server_config() -> Arc<ServerConfig> {
 }
 
 /// A TLS server answering one request with `response`.
-fn https_once(ip: &str, response: &'static [u8]) -> (SocketAddr, std::sync::mpsc::Receiver<String>) {
+fn https_once(
+    ip: &str,
+    response: &'static [u8],
+) -> (SocketAddr, std::sync::mpsc::Receiver<String>) {
     let config = server_config();
     serve_once(ip, move |stream: TcpStream, _| {
         let conn = ServerConnection::new(config).unwrap();
@@ -51,7 +54,11 @@ fn https_once(ip: &str, response: &'static [u8]) -> (SocketAddr, std::sync::mpsc
     })
 }
 
-fn https_target(addr: SocketAddr, params: HttpParams, tls: Option<Arc<rustls::ClientConfig>>) -> ProbeTarget {
+fn https_target(
+    addr: SocketAddr,
+    params: HttpParams,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> ProbeTarget {
     let mut check = HealthCheck {
         check_type: CheckType::Https,
         port: Some(addr.port()),
@@ -81,8 +88,14 @@ fn verifying_config() -> Arc<rustls::ClientConfig> {
 
 #[test]
 fn insecure_https_200_is_l7ok() {
-    let (addr, rx) = https_once("127.77.0.1", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    let r = run_probe(&https_target(addr, http_params(), None), &SocketFactory::current());
+    let (addr, rx) = https_once(
+        "127.77.0.1",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+    );
+    let r = run_probe(
+        &https_target(addr, http_params(), None),
+        &SocketFactory::current(),
+    );
     assert_eq!((r.code, r.detail.as_str()), (Code::L7Ok, "status 200"));
     assert!(rx.recv().unwrap().starts_with("GET /healthz HTTP/1.1\r\n"));
 }
@@ -91,14 +104,34 @@ fn insecure_https_200_is_l7ok() {
 fn verified_https_by_ip_and_by_name() {
     let mut params = http_params();
     params.response_contains = Some("fine".into());
-    let (addr, _rx) = https_once("127.77.0.2", b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfine");
-    let r = run_probe(&https_target(addr, params.clone(), Some(verifying_config())), &SocketFactory::current());
-    assert_eq!((r.code, r.detail.as_str()), (Code::L7Ok, "status 200"), "IP SAN");
+    let (addr, _rx) = https_once(
+        "127.77.0.2",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfine",
+    );
+    let r = run_probe(
+        &https_target(addr, params.clone(), Some(verifying_config())),
+        &SocketFactory::current(),
+    );
+    assert_eq!(
+        (r.code, r.detail.as_str()),
+        (Code::L7Ok, "status 200"),
+        "IP SAN"
+    );
 
     params.host = Some("probe.test".into());
-    let (addr, rx) = https_once("127.77.0.3", b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n");
-    let r = run_probe(&https_target(addr, params, Some(verifying_config())), &SocketFactory::current());
-    assert_eq!((r.code, r.detail.as_str()), (Code::L7Sts, "status 503"), "DNS SAN");
+    let (addr, rx) = https_once(
+        "127.77.0.3",
+        b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n",
+    );
+    let r = run_probe(
+        &https_target(addr, params, Some(verifying_config())),
+        &SocketFactory::current(),
+    );
+    assert_eq!(
+        (r.code, r.detail.as_str()),
+        (Code::L7Sts, "status 503"),
+        "DNS SAN"
+    );
     assert!(rx.recv().unwrap().contains("\r\nHost: probe.test\r\n"));
 }
 
@@ -107,14 +140,20 @@ fn verified_https_with_wrong_name_is_l6rsp() {
     let mut params = http_params();
     params.host = Some("other.test".into());
     let (addr, _rx) = https_once("127.77.0.4", b"HTTP/1.1 200 OK\r\n\r\n");
-    let r = run_probe(&https_target(addr, params, Some(verifying_config())), &SocketFactory::current());
+    let r = run_probe(
+        &https_target(addr, params, Some(verifying_config())),
+        &SocketFactory::current(),
+    );
     assert_eq!(r.code, Code::L6Rsp, "{r:?}");
     assert!(r.detail.contains("certificate"), "{r:?}");
     // The system bundle does not know the fixture CA either.
     if Path::new(tls::SYSTEM_CA_BUNDLE).exists() {
         let (addr, _rx) = https_once("127.77.0.5", b"HTTP/1.1 200 OK\r\n\r\n");
         let system = tls::client_config(false).unwrap();
-        let r = run_probe(&https_target(addr, http_params(), Some(system)), &SocketFactory::current());
+        let r = run_probe(
+            &https_target(addr, http_params(), Some(system)),
+            &SocketFactory::current(),
+        );
         assert_eq!(r.code, Code::L6Rsp, "{r:?}");
     }
 }
@@ -126,7 +165,10 @@ fn https_to_a_plain_http_server_is_l6rsp() {
         let _ = s.read(&mut buf);
         let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
     });
-    let r = run_probe(&https_target(addr, http_params(), None), &SocketFactory::current());
+    let r = run_probe(
+        &https_target(addr, http_params(), None),
+        &SocketFactory::current(),
+    );
     assert_eq!(r.code, Code::L6Rsp, "{r:?}");
 }
 
@@ -138,7 +180,10 @@ fn silent_tls_server_is_l6tout() {
     let mut t = https_target(addr, http_params(), None);
     t.timeout = Duration::from_millis(300);
     let r = run_probe(&t, &SocketFactory::current());
-    assert_eq!((r.code, r.detail.as_str()), (Code::L6Tout, "TLS handshake timeout"));
+    assert_eq!(
+        (r.code, r.detail.as_str()),
+        (Code::L6Tout, "TLS handshake timeout")
+    );
 }
 
 #[test]

@@ -66,7 +66,9 @@ pub fn run_ping(
         poll.poll(&mut events, Some(deadline - now)).unwrap();
         for event in events.iter() {
             assert!(engine.owns(event.token()));
-            for (key, result) in engine.on_readable(event.token(), Instant::now()) {
+            let mut finished = engine.on_readable(event.token(), Instant::now());
+            assert!(finished.len() <= 1);
+            if let Some((key, result)) = finished.pop() {
                 assert_eq!(key, KEY);
                 assert_eq!(engine.outstanding(), 0);
                 return (result, engine.socket_kinds());
@@ -95,7 +97,9 @@ pub fn serve_once<T: Send + 'static>(
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         if let Ok((stream, peer)) = listener.accept() {
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
             let _ = tx.send(handler(stream, peer));
         }
     });
@@ -166,6 +170,8 @@ impl TestNetns {
 
 impl Drop for TestNetns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }

@@ -24,7 +24,9 @@ use mio::net::TcpStream;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    ClientConfig, ClientConnection, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 use super::http::{HttpExchange, HttpRequestSpec, Verdict};
 use super::pem;
@@ -108,7 +110,8 @@ pub fn load_roots(path: &Path) -> Result<RootCertStore, TlsSetupError> {
         error: e.to_string(),
     })?;
     let mut roots = RootCertStore::empty();
-    let (added, _ignored) = roots.add_parsable_certificates(ders.into_iter().map(CertificateDer::from));
+    let (added, _ignored) =
+        roots.add_parsable_certificates(ders.into_iter().map(CertificateDer::from));
     if added == 0 {
         return Err(TlsSetupError::NoRoots {
             path: path.to_owned(),
@@ -204,7 +207,11 @@ impl TlsExchange {
     }
 
     /// Everything the socket allows after a readiness event.
-    pub(crate) fn drive(&mut self, stream: &mut TcpStream, event: &mio::event::Event) -> Option<Verdict> {
+    pub(crate) fn drive(
+        &mut self,
+        stream: &mut TcpStream,
+        event: &mio::event::Event,
+    ) -> Option<Verdict> {
         if let Some(verdict) = self.flush(stream) {
             return Some(verdict);
         }
@@ -232,7 +239,10 @@ impl TlsExchange {
             }
             if eof {
                 return Some(if self.conn.is_handshaking() {
-                    (Code::L6Rsp, "connection closed during TLS handshake".to_owned())
+                    (
+                        Code::L6Rsp,
+                        "connection closed during TLS handshake".to_owned(),
+                    )
                 } else {
                     self.http.on_eof()
                 });

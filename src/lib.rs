@@ -10,3 +10,4 @@ pub mod config;
 pub mod health;
 pub mod logging;
 pub mod timer;
+pub mod vpp;

@@ -1,0 +1,6 @@
+//! VPP integration: the pure planners that decide what to tell VPP's `lb`
+//! plugin (`sync`) and when the daemon may tell it anything (`warmup`).
+//! Sockets and the wire codec live beside them; nothing here does I/O.
+
+pub mod sync;
+pub mod warmup;

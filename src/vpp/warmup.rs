@@ -143,18 +143,18 @@ impl Warmup {
     /// The poller: call at [`Warmup::next_poll`] with every configured
     /// frontend and whether all its backends are known. Frontends not listed
     /// are forgotten (removed by a reload); new ones join the release rule.
+    /// A name listed twice counts once, with its last flag.
     pub fn poll<'a>(
         &mut self,
         elapsed: Duration,
         frontends: impl Iterator<Item = (&'a str, bool)>,
     ) -> WarmupActions {
-        let listed: Vec<(&str, bool)> = frontends.collect();
-        let mut tracked = BTreeMap::new();
-        for (name, _) in &listed {
-            let released = self.is_released(name);
-            tracked.insert(name.to_string(), released);
-        }
-        self.frontends = tracked;
+        // Sorted by name so releases come out in a stable order.
+        let listed: BTreeMap<&str, bool> = frontends.collect();
+        self.frontends = listed
+            .keys()
+            .map(|name| (name.to_string(), self.is_released(name)))
+            .collect();
 
         let mut actions = WarmupActions::default();
         if self.phase(elapsed) == Phase::Release {

@@ -30,6 +30,9 @@ fn captured_replies(session: &str) -> Vec<String> {
         .collect()
 }
 
+/// (index, type, prefix, sticky, removed)
+type Header<'a> = (u32, &'a str, (IpAddr, u8), bool, bool);
+
 fn by_index(vips: &[CliVip], index: u32) -> &CliVip {
     vips.iter().find(|v| v.index == index).unwrap()
 }
@@ -39,7 +42,7 @@ fn after_traffic_reply() {
     let replies = captured_replies("after-traffic");
     assert_eq!(replies.len(), 1);
     let vips = parse_show_lb_vips(&replies[0]);
-    let headers: Vec<(u32, &str, (IpAddr, u8), bool, bool)> = vips
+    let headers: Vec<Header> = vips
         .iter()
         .map(|v| {
             (

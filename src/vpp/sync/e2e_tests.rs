@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use super::fake_lb::{FakeLb, NO_SUCH_ENTRY};
-use super::plan_tests::{desired, ip, key, shuffle};
+use super::test_support::{desired, ip, key, shuffle};
 use super::*;
 
 struct Daemon {

@@ -29,6 +29,10 @@ mod e2e_tests;
 #[cfg(test)]
 mod fake_lb;
 #[cfg(test)]
+mod flush_tests;
+#[cfg(test)]
 mod model_tests;
 #[cfg(test)]
 mod plan_tests;
+#[cfg(test)]
+mod test_support;

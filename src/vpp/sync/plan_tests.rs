@@ -3,81 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
+use super::test_support::*;
 use super::*;
-
-pub fn ip(text: &str) -> IpAddr {
-    text.parse().unwrap()
-}
-
-pub fn key(addr: &str, protocol: u8, port: u16) -> VipKey {
-    VipKey::host(ip(addr), protocol, port)
-}
-
-/// (address, weight, flush, epoch)
-pub fn desired(
-    k: VipKey,
-    encap: Encap,
-    sticky: bool,
-    ases: &[(&str, u8, bool, u64)],
-) -> DesiredVip {
-    let mut vip = DesiredVip::new(k, encap, sticky);
-    for (addr, weight, flush, flush_epoch) in ases {
-        vip.insert_as(
-            ip(addr),
-            DesiredAs {
-                weight: *weight,
-                flush: *flush,
-                flush_epoch: *flush_epoch,
-            },
-        );
-    }
-    vip
-}
-
-pub fn current(k: VipKey, encap: Encap, sticky: Option<bool>, ases: &[(&str, u8)]) -> CurrentVip {
-    CurrentVip {
-        key: k,
-        encap,
-        src_ip_sticky: sticky,
-        ases: ases
-            .iter()
-            .map(|(addr, weight)| (ip(addr), CurrentAs { weight: *weight }))
-            .collect(),
-    }
-}
-
-fn add_vip(k: VipKey, encap: Encap, sticky: bool) -> LbCall {
-    LbCall::AddVip {
-        key: k,
-        encap,
-        src_ip_sticky: sticky,
-    }
-}
-
-fn add(k: VipKey, addr: &str, weight: u8) -> LbCall {
-    LbCall::AddAs {
-        key: k,
-        addr: ip(addr),
-        weight,
-    }
-}
-
-fn del(k: VipKey, addr: &str) -> LbCall {
-    LbCall::DelAs {
-        key: k,
-        addr: ip(addr),
-        flush: true,
-    }
-}
-
-fn set(k: VipKey, addr: &str, weight: u8, flush: bool) -> LbCall {
-    LbCall::SetWeight {
-        key: k,
-        addr: ip(addr),
-        weight,
-        flush,
-    }
-}
 
 struct Case {
     name: &'static str,
@@ -436,16 +363,6 @@ fn numeric_not_lexicographic_order() {
     assert_eq!(plan, expected.map(|a| del(k, a)).to_vec());
 }
 
-/// Small deterministic xorshift shuffle.
-pub fn shuffle<T>(items: &mut [T], seed: &mut u64) {
-    for i in (1..items.len()).rev() {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        items.swap(i, (*seed % (i as u64 + 1)) as usize);
-    }
-}
-
 #[test]
 fn insertion_order_does_not_matter() {
     let k = key("192.0.2.80", 6, 80);
@@ -599,96 +516,4 @@ fn plan_all_forced_flush_is_per_vip() {
         &BTreeMap::new()
     )
     .is_empty());
-}
-
-#[test]
-fn change_counts() {
-    let k = key("192.0.2.1", 6, 80);
-    let calls = vec![
-        add_vip(k, Encap::Gre4, false),
-        add(k, "10.0.0.1", 1),
-        add(k, "10.0.0.2", 1),
-        set(k, "10.0.0.1", 0, true),
-        del(k, "10.0.0.2"),
-        LbCall::DelVip { key: k },
-    ];
-    let counts = ChangeCounts::count(&calls);
-    assert_eq!(
-        counts,
-        ChangeCounts {
-            vip_added: 1,
-            vip_removed: 1,
-            as_added: 2,
-            as_removed: 1,
-            as_weight_updated: 1
-        }
-    );
-    assert_eq!(counts.total(), 6);
-    assert_eq!(counts.by_kind()[2], ("as_added", 2));
-    assert!(ChangeCounts::count(&[]).is_empty());
-    assert!(calls[3].is_flush() && calls[4].is_flush() && !calls[1].is_flush());
-    assert_eq!(
-        calls.iter().map(LbCall::key).collect::<BTreeSet<_>>().len(),
-        1
-    );
-}
-
-#[test]
-fn flush_memory_bookkeeping() {
-    let k = key("192.0.2.1", 6, 80);
-    let other = key("192.0.2.2", 6, 80);
-    let want = desired(
-        k,
-        Encap::Gre4,
-        false,
-        &[("10.0.0.1", 0, true, 4), ("10.0.0.2", 5, false, 4)],
-    );
-    let mut memory = FlushMemory::new();
-
-    memory.record(&set(k, "10.0.0.1", 0, false), Some(&want));
-    assert!(memory.is_empty(), "no flush, no marker");
-    memory.record(&set(k, "10.0.0.2", 5, true), Some(&want));
-    assert!(
-        memory.is_empty(),
-        "forced flush of a no-flush AS leaves no marker"
-    );
-    memory.record(&set(k, "10.0.0.1", 0, true), Some(&want));
-    assert!(memory.holds(&k, ip("10.0.0.1"), 4));
-    assert!(!memory.holds(&k, ip("10.0.0.1"), 5));
-    memory.record(&set(k, "10.0.0.1", 0, true), None);
-    assert_eq!(
-        memory.len(),
-        1,
-        "no desired VIP: nothing learnt, nothing lost"
-    );
-
-    memory.record(&del(k, "10.0.0.1"), None);
-    assert!(memory.is_empty());
-    memory.record(&add(k, "10.0.0.1", 0), Some(&want));
-    assert!(
-        memory.holds(&k, ip("10.0.0.1"), 4),
-        "a fresh AS counts as flushed"
-    );
-    memory.record(&add(other, "10.0.0.1", 0), Some(&want));
-    assert_eq!(memory.len(), 1, "desired VIP of another key is not used");
-
-    memory.record(&add_vip(k, Encap::Gre4, false), Some(&want));
-    assert!(memory.is_empty(), "new VIP object forgets markers");
-    memory.record(&add(k, "10.0.0.1", 0), Some(&want));
-    memory.record(&LbCall::DelVip { key: k }, None);
-    assert!(memory.is_empty());
-
-    memory.record(&add(k, "10.0.0.1", 0), Some(&want));
-    let configured: BTreeMap<VipKey, DesiredVip> =
-        [(other, desired(other, Encap::Gre4, false, &[]))].into();
-    memory.retain_vips(&configured);
-    assert!(memory.is_empty());
-    memory.record(&add(k, "10.0.0.1", 0), Some(&want));
-    memory.clear();
-    assert!(memory.is_empty());
-    memory.record(&add(k, "10.0.0.1", 0), Some(&want));
-    memory.forget_vip(&other);
-    assert_eq!(memory.len(), 1);
-    memory.forget_vip(&k);
-    assert!(memory.is_empty());
 }

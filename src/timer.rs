@@ -215,8 +215,14 @@ mod tests {
         }
         assert_eq!(got, vec!["a", "b", "c"]);
         assert_eq!(h.next_deadline(), Some(t0 + Duration::from_millis(50)));
-        assert_eq!(h.poll_timeout(now, Duration::from_secs(1)), Duration::from_millis(10));
-        assert_eq!(h.poll_timeout(t0 + Duration::from_secs(9), Duration::from_secs(1)), Duration::ZERO);
+        assert_eq!(
+            h.poll_timeout(now, Duration::from_secs(1)),
+            Duration::from_millis(10)
+        );
+        assert_eq!(
+            h.poll_timeout(t0 + Duration::from_secs(9), Duration::from_secs(1)),
+            Duration::ZERO
+        );
     }
 
     #[test]
@@ -225,7 +231,10 @@ mod tests {
         let mut h = TimerHeap::new();
         h.schedule(t0 + Duration::from_millis(5), 1u32);
         assert!(h.pop_due(t0).is_none());
-        assert_eq!(h.pop_due(t0 + Duration::from_millis(5)).map(|x| x.1), Some(1));
+        assert_eq!(
+            h.pop_due(t0 + Duration::from_millis(5)).map(|x| x.1),
+            Some(1)
+        );
         assert!(h.is_empty());
     }
 

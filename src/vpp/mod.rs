@@ -1,9 +1,8 @@
-//! Everything that talks to VPP: the binary API wire codec (`wire`); the
-//! session, stats reader and sync planner live beside it.
+//! Everything that talks to VPP. Pure parts: the binary API wire codec
+//! (`wire`), the planner that decides what to tell the `lb` plugin (`sync`)
+//! and when the daemon may tell it anything (`warmup`). The I/O shells (the
+//! API client, the stats reader) sit beside them.
 
-pub mod wire;
-//! VPP integration: the pure planners that decide what to tell VPP's `lb`
-//! plugin (`sync`) and when the daemon may tell it anything (`warmup`).
-//! Sockets and the wire codec live beside them; nothing here does I/O.
 pub mod sync;
 pub mod warmup;
+pub mod wire;

@@ -128,6 +128,11 @@ pub struct VppInfoView {
     pub boot_age_ms: u64,
     pub connected_unix_ms: u64,
     pub connected_age_ms: u64,
+    /// Size of VPP's message table.
+    pub messages: usize,
+    /// Sync and API counters (`sync-runs-all`, `changes-as-added`, …), in a
+    /// stable order.
+    pub counters: Vec<(String, u64)>,
 }
 
 /// `show vpp lb state`: what VPP has programmed (not what we want).
@@ -162,6 +167,15 @@ pub struct AsView {
     pub weight: u8,
     /// Buckets of the Maglev table pointing at this AS.
     pub buckets: u32,
+    /// What maglevd wants for this AS; `None` when it should not exist.
+    pub desired: Option<u8>,
+}
+
+impl AsView {
+    /// VPP's weight differs from ours (or the AS should not be there).
+    pub fn drift(&self) -> bool {
+        self.desired != Some(self.weight)
+    }
 }
 
 /// `show vpp lb counters`: one row per VIP.

@@ -96,6 +96,9 @@ pub struct BackendHealth {
     history_cap: usize,
     /// Wall-clock time of the last state change (or of creation).
     since_unix_ms: u64,
+    /// State changes so far: the VPP sync flushes an AS at most once per
+    /// value (the "flush epoch").
+    transitions: u64,
 }
 
 impl BackendHealth {
@@ -120,7 +123,13 @@ impl BackendHealth {
             history: VecDeque::new(),
             history_cap: history_cap.max(1),
             since_unix_ms: now_ms,
+            transitions: 0,
         }
+    }
+
+    /// Number of state changes since creation; changes with every transition.
+    pub fn transitions(&self) -> u64 {
+        self.transitions
     }
 
     pub fn state(&self) -> State {
@@ -304,6 +313,7 @@ impl BackendHealth {
         };
         self.state = to;
         self.since_unix_ms = now_ms;
+        self.transitions += 1;
         self.history.push_front(transition.clone());
         self.history.truncate(self.history_cap);
         Some(transition)

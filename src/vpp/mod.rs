@@ -3,6 +3,8 @@
 //! and when the daemon may tell it anything (`warmup`). The I/O shells (the
 //! API client, the stats reader) sit beside them.
 
+pub mod client;
+pub mod session;
 pub mod sync;
 pub mod warmup;
 pub mod wire;

@@ -142,7 +142,14 @@ pub fn vpp_info(view: &VppInfoView) -> String {
             .field("boottime", rfc3339_ms(view.boottime_unix_ms))
             .field("boot_age_ms", view.boot_age_ms)
             .field("connected", rfc3339_ms(view.connected_unix_ms))
-            .field("connected_age_ms", view.connected_age_ms),
+            .field("connected_age_ms", view.connected_age_ms)
+            .field("messages", view.messages as u64)
+            .field(
+                "counters",
+                view.counters
+                    .iter()
+                    .fold(Json::object(), |o, (k, v)| o.field(k, *v)),
+            ),
     )
 }
 
@@ -153,6 +160,8 @@ pub fn lb_state(view: &LbStateView) -> String {
                 .field("address", &member.address)
                 .field("weight", member.weight)
                 .field("buckets", member.buckets)
+                .field("desired", member.desired)
+                .field("drift", member.drift())
         });
         Json::object()
             .field("address", &vip.address)

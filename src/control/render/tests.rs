@@ -367,18 +367,23 @@ fn vpp_info_view() -> VppInfoView {
         boot_age_ms: 86_400_000 + 3_600_000,
         connected_unix_ms: 1_714_564_790_000,
         connected_age_ms: 10_000,
+        messages: 873,
+        counters: vec![(s("sync-runs-all"), 3), (s("sync-errors"), 0)],
     }
 }
 
 #[test]
 fn vpp_info_text_and_json() {
     let want = "\
-version       24.02-release
-build-date    2024-02-28T10:00:00
-build-dir     /w/workspace
-vpp-pid       4242
-vpp-boottime  2024-04-30T12:00:00.000Z (1d1h ago)
-connected     2024-05-01T11:59:50.000Z (10s ago)
+version        24.02-release
+build-date     2024-02-28T10:00:00
+build-dir      /w/workspace
+vpp-pid        4242
+vpp-boottime   2024-04-30T12:00:00.000Z (1d1h ago)
+connected      2024-05-01T11:59:50.000Z (10s ago)
+messages       873
+sync-runs-all  3
+sync-errors    0
 ";
     assert_eq!(text::vpp_info(&vpp_info_view()), want);
     let doc = json::vpp_info(&vpp_info_view());
@@ -407,11 +412,13 @@ fn lb_state_view() -> LbStateView {
                         address: s("192.0.2.10"),
                         weight: 100,
                         buckets: 512,
+                        desired: Some(100),
                     },
                     AsView {
                         address: s("192.0.2.110"),
                         weight: 0,
                         buckets: 0,
+                        desired: Some(20),
                     },
                 ],
             },
@@ -436,8 +443,8 @@ ipv6-src-address         -
 sticky-buckets-per-core  1024
 flow-timeout             40s
 vip 192.0.2.80    tcp  80  encap gre4  src-ip-sticky false  frontend web-v4
-  192.0.2.10   weight 100  buckets 512
-  192.0.2.110  weight 0    buckets 0
+  192.0.2.10   weight 100  buckets 512   desired 100  ok
+  192.0.2.110  weight 0    buckets 0     desired 20   drift
 vip 2001:db8::80  any  0   encap gre6  src-ip-sticky true   frontend -
 ";
     assert_eq!(text::lb_state(&lb_state_view()), want);
@@ -445,7 +452,7 @@ vip 2001:db8::80  any  0   encap gre6  src-ip-sticky true   frontend -
     assert!(doc.starts_with(
         r#"{"ipv4_src_address":"192.0.2.1","ipv6_src_address":null,"sticky_buckets_per_core":1024,"#
     ));
-    assert!(doc.contains(r#""ases":[{"address":"192.0.2.10","weight":100,"buckets":512},"#));
+    assert!(doc.contains(r#""ases":[{"address":"192.0.2.10","weight":100,"buckets":512,"desired":100,"drift":false},"#));
     assert!(doc.contains(r#""frontend":null,"ases":[]}]}"#));
 }
 

@@ -194,7 +194,7 @@ pub fn healthcheck_detail(view: &HealthCheckView) -> String {
 
 /// `show vpp info`.
 pub fn vpp_info(view: &VppInfoView) -> String {
-    key_values(&[
+    let mut pairs: Vec<(&str, String)> = vec![
         ("version", clean(&view.version)),
         ("build-date", clean(&view.build_date)),
         ("build-dir", clean(&view.build_directory)),
@@ -215,7 +215,12 @@ pub fn vpp_info(view: &VppInfoView) -> String {
                 age(view.connected_age_ms)
             ),
         ),
-    ])
+        ("messages", view.messages.to_string()),
+    ];
+    for (k, v) in &view.counters {
+        pairs.push((k.as_str(), v.to_string()));
+    }
+    key_values(&pairs)
 }
 
 /// `show vpp lb state`: lb globals, then one `vip` line per VIP followed
@@ -247,12 +252,17 @@ pub fn lb_state(view: &LbStateView) -> String {
     for (vip, line) in view.vips.iter().zip(vip_lines.lines()) {
         out.push_str(line);
         out.push('\n');
-        let mut ases = Table::new(&[Align::Left, Align::Left, Align::Left]);
+        let mut ases = Table::new(&[Align::Left; 5]);
         for member in &vip.ases {
             ases.row(vec![
                 clean(&member.address),
                 format!("weight {:<3}", member.weight),
-                format!("buckets {}", member.buckets),
+                format!("buckets {:<4}", member.buckets),
+                format!(
+                    "desired {:<3}",
+                    member.desired.map_or(NONE.to_string(), |d| d.to_string())
+                ),
+                if member.drift() { "drift" } else { "ok" }.to_string(),
             ]);
         }
         out.push_str(&ases.render("  "));

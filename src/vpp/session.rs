@@ -1,0 +1,552 @@
+//! The VPP binary-API session, sans-IO (style.md §1): bytes in, bytes out,
+//! time passed in. It performs the handshake, keeps the message-id table,
+//! stamps `client_index` and a fresh `context` on every request, matches
+//! replies (and dump details, closed by a `control_ping`) back to the
+//! caller's tags, and times out requests whose reply never comes — a VPP
+//! that drops a reply (WIRE.md §4) fails that request, never the session.
+//!
+//! The connection shell (`vpp::client`) moves bytes between the socket and
+//! [`Session::on_bytes`] / [`Session::output`].
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use super::sync::{Encap, LbCall, VipKey};
+use super::wire::ip::{IpRouteLookup, IpRouteLookupReply};
+use super::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbAsSetWeight, LbConf, LbEncapType, LbSrvType};
+use super::wire::lb_dump::{LbAsV2Details, LbAsV2Dump, LbVipDetails, LbVipDump};
+use super::wire::memclnt::{
+    ControlPing, ControlPingReply, SockclntCreate, SockclntCreateReply, SOCKCLNT_CREATE_ID,
+    SOCKCLNT_CREATE_REPLY_ID,
+};
+use super::wire::table::names;
+use super::wire::vlib::{CliInband, CliInbandReply};
+use super::wire::vpe::{ShowVersion, ShowVersionReply};
+use super::wire::{FrameReader, Message, MessageTable, MissingMessages, MsgIds, Prefix, RetvalReply, WireError};
+
+/// Name we register with VPP (visible in `show api clients`).
+pub const CLIENT_NAME: &str = "vpp-maglev";
+/// New-flow table length of every VIP we create (WIRE.md: 0 crashes VPP).
+pub const NEW_FLOWS_TABLE_LENGTH: u32 = 1024;
+
+/// What the caller asks VPP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    Ping,
+    ShowVersion,
+    Cli(String),
+    LbConf(LbConf),
+    /// One planned lb change.
+    Lb(LbCall),
+    VipDump,
+    AsDump,
+    /// Exact lookup of a host route in table 0 (stats index of a VIP).
+    RouteLookup(IpAddr, u8),
+}
+
+impl Request {
+    /// Message name for logs and counters.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Request::Ping => "control_ping",
+            Request::ShowVersion => "show_version",
+            Request::Cli(_) => "cli_inband",
+            Request::LbConf(_) => "lb_conf",
+            Request::Lb(LbCall::AddVip { .. } | LbCall::DelVip { .. }) => "lb_add_del_vip_v2",
+            Request::Lb(LbCall::AddAs { .. } | LbCall::DelAs { .. }) => "lb_add_del_as_v2",
+            Request::Lb(LbCall::SetWeight { .. }) => "lb_as_set_weight",
+            Request::VipDump => "lb_vip_dump",
+            Request::AsDump => "lb_as_v2_dump",
+            Request::RouteLookup(..) => "ip_route_lookup",
+        }
+    }
+}
+
+/// VPP's answer to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    Retval(i32),
+    Ping { vpe_pid: u32 },
+    Version(ShowVersionReply),
+    Cli { retval: i32, text: String },
+    VipDump(Vec<LbVipDetails>),
+    AsDump(Vec<LbAsV2Details>),
+    Route { retval: i32, stats_index: u32 },
+    /// No reply within the deadline.
+    TimedOut,
+}
+
+impl Response {
+    /// Success as VPP reports it (`retval` 0), for counters.
+    pub fn ok(&self) -> bool {
+        match self {
+            Response::Retval(r) | Response::Cli { retval: r, .. } | Response::Route { retval: r, .. } => *r == 0,
+            Response::Version(v) => v.retval == 0,
+            Response::TimedOut => false,
+            _ => true,
+        }
+    }
+}
+
+/// What the session tells its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// Handshake done: requests may be sent.
+    Ready { client_index: u32, table_len: usize },
+    Completed { tag: u64, message: &'static str, response: Response },
+}
+
+/// Why a session cannot go on (the connection must be dropped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionError {
+    Wire(WireError),
+    Refused(i32),
+    Missing(MissingMessages),
+    NotReady,
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::Wire(e) => write!(f, "malformed data from VPP: {e}"),
+            SessionError::Refused(r) => write!(f, "VPP refused sockclnt_create: response {r}"),
+            SessionError::Missing(m) => write!(f, "{m}"),
+            SessionError::NotReady => f.write_str("the VPP session is not ready"),
+        }
+    }
+}
+
+enum Expect {
+    Handshake,
+    Retval,
+    Ping,
+    Version,
+    Cli,
+    Route,
+    VipDetails(Vec<LbVipDetails>),
+    AsDetails(Vec<LbAsV2Details>),
+    /// The control_ping closing the dump sent under `dump_context`.
+    DumpEnd { dump_context: u32 },
+}
+
+struct Pending {
+    tag: u64,
+    message: &'static str,
+    expect: Expect,
+}
+
+enum Phase {
+    Handshaking { context: u32 },
+    Ready { client_index: u32, ids: MsgIds },
+}
+
+pub struct Session {
+    reader: FrameReader,
+    out: Vec<u8>,
+    phase: Phase,
+    next_context: u32,
+    pending: HashMap<u32, Pending>,
+    /// (deadline, context) in send order: replies come back in order, so
+    /// the front is always the oldest outstanding request.
+    deadlines: VecDeque<(Instant, u32)>,
+    timeout: Duration,
+    table: Option<MessageTable>,
+}
+
+impl Session {
+    /// Start a session: queues `sockclnt_create`.
+    pub fn new(now: Instant, timeout: Duration) -> Session {
+        let mut s = Session {
+            reader: FrameReader::new(),
+            out: Vec::new(),
+            phase: Phase::Handshaking { context: 0 },
+            next_context: 0x4d47_0000,
+            pending: HashMap::new(),
+            deadlines: VecDeque::new(),
+            timeout,
+            table: None,
+        };
+        let context = s.context();
+        SockclntCreate {
+            context,
+            name: CLIENT_NAME.to_string(),
+        }
+        .emit_frame(SOCKCLNT_CREATE_ID, &mut s.out);
+        s.phase = Phase::Handshaking { context };
+        s.pending.insert(
+            context,
+            Pending {
+                tag: 0,
+                message: "sockclnt_create",
+                expect: Expect::Handshake,
+            },
+        );
+        s.deadlines.push_back((now + timeout, context));
+        s
+    }
+
+    fn context(&mut self) -> u32 {
+        self.next_context = self.next_context.wrapping_add(1);
+        self.next_context
+    }
+
+    pub fn is_ready(&self) -> bool {
+        matches!(self.phase, Phase::Ready { .. })
+    }
+
+    pub fn table(&self) -> Option<&MessageTable> {
+        self.table.as_ref()
+    }
+
+    /// Bytes waiting to be written; the shell drains what the socket took.
+    pub fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.out
+    }
+
+    /// Requests awaiting a reply.
+    pub fn in_flight(&self) -> usize {
+        self.pending
+            .values()
+            .filter(|p| !matches!(p.expect, Expect::DumpEnd { .. }))
+            .count()
+    }
+
+    /// Queue a request; its completion comes back with `tag`.
+    pub fn send(&mut self, tag: u64, req: &Request, now: Instant) -> Result<(), SessionError> {
+        let Phase::Ready { client_index, ids } = self.phase else {
+            return Err(SessionError::NotReady);
+        };
+        let ci = client_index;
+        let context = self.context();
+        let message = req.message();
+        let expect = match req {
+            Request::Ping => {
+                ControlPing { client_index: ci, context }.emit_frame(ids.control_ping, &mut self.out);
+                Expect::Ping
+            }
+            Request::ShowVersion => {
+                ShowVersion { client_index: ci, context }.emit_frame(ids.show_version, &mut self.out);
+                Expect::Version
+            }
+            Request::Cli(cmd) => {
+                CliInband {
+                    client_index: ci,
+                    context,
+                    cmd: cmd.clone(),
+                }
+                .emit_frame(ids.cli_inband, &mut self.out);
+                Expect::Cli
+            }
+            Request::LbConf(conf) => {
+                LbConf {
+                    client_index: ci,
+                    context,
+                    ..*conf
+                }
+                .emit_frame(ids.lb_conf, &mut self.out);
+                Expect::Retval
+            }
+            Request::Lb(call) => {
+                emit_call(call, ci, context, &ids, &mut self.out);
+                Expect::Retval
+            }
+            Request::VipDump => {
+                LbVipDump::all(ci, context).emit_frame(ids.lb_vip_dump, &mut self.out);
+                self.close_dump(context, ci, &ids, tag, message, now);
+                Expect::VipDetails(Vec::new())
+            }
+            Request::AsDump => {
+                LbAsV2Dump::all(ci, context).emit_frame(ids.lb_as_v2_dump, &mut self.out);
+                self.close_dump(context, ci, &ids, tag, message, now);
+                Expect::AsDetails(Vec::new())
+            }
+            Request::RouteLookup(addr, len) => {
+                IpRouteLookup {
+                    client_index: ci,
+                    context,
+                    table_id: 0,
+                    exact: 1,
+                    prefix: Prefix::new(*addr, *len),
+                }
+                .emit_frame(ids.ip_route_lookup, &mut self.out);
+                Expect::Route
+            }
+        };
+        self.pending.insert(context, Pending { tag, message, expect });
+        self.deadlines.push_back((now + self.timeout, context));
+        Ok(())
+    }
+
+    /// Send the `control_ping` that ends a dump.
+    fn close_dump(&mut self, dump_context: u32, ci: u32, ids: &MsgIds, tag: u64, message: &'static str, now: Instant) {
+        let context = self.context();
+        ControlPing { client_index: ci, context }.emit_frame(ids.control_ping, &mut self.out);
+        self.pending.insert(
+            context,
+            Pending {
+                tag,
+                message,
+                expect: Expect::DumpEnd { dump_context },
+            },
+        );
+        self.deadlines.push_back((now + self.timeout, context));
+    }
+
+    /// Feed bytes read from the socket.
+    pub fn on_bytes(&mut self, bytes: &[u8], events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+        self.reader.push(bytes);
+        while let Some(frame) = self.reader.next_frame() {
+            let frame = frame.map_err(SessionError::Wire)?;
+            self.on_frame(&frame.body, events)?;
+        }
+        Ok(())
+    }
+
+    fn on_frame(&mut self, body: &[u8], events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+        let id = super::wire::frame::body_msg_id(body).map_err(SessionError::Wire)?;
+        let ids = match self.phase {
+            Phase::Handshaking { context } => {
+                if id != SOCKCLNT_CREATE_REPLY_ID {
+                    return Ok(());
+                }
+                let reply = SockclntCreateReply::parse(body).map_err(SessionError::Wire)?;
+                if reply.context != context {
+                    return Ok(());
+                }
+                self.pending.remove(&context);
+                if reply.response != 0 {
+                    return Err(SessionError::Refused(reply.response));
+                }
+                let table = MessageTable::from_reply(&reply);
+                let ids = MsgIds::resolve(&table).map_err(SessionError::Missing)?;
+                events.push(SessionEvent::Ready {
+                    client_index: reply.index,
+                    table_len: table.len(),
+                });
+                self.table = Some(table);
+                self.phase = Phase::Ready {
+                    client_index: reply.index,
+                    ids,
+                };
+                return Ok(());
+            }
+            Phase::Ready { ids, .. } => ids,
+        };
+        let Some(key) = ids.key_of(id) else {
+            // Something we never asked for (another subscription): ignore.
+            return Ok(());
+        };
+        let wire = |e| SessionError::Wire(e);
+        match key {
+            names::CONTROL_PING_REPLY => {
+                let r = ControlPingReply::parse(body).map_err(wire)?;
+                match self.pending.remove(&r.context) {
+                    Some(Pending {
+                        expect: Expect::DumpEnd { dump_context },
+                        ..
+                    }) => {
+                        if let Some(p) = self.pending.remove(&dump_context) {
+                            let response = match p.expect {
+                                Expect::VipDetails(v) => Response::VipDump(v),
+                                Expect::AsDetails(v) => Response::AsDump(v),
+                                _ => Response::TimedOut,
+                            };
+                            events.push(SessionEvent::Completed {
+                                tag: p.tag,
+                                message: p.message,
+                                response,
+                            });
+                        }
+                    }
+                    Some(p) => events.push(SessionEvent::Completed {
+                        tag: p.tag,
+                        message: p.message,
+                        response: Response::Ping { vpe_pid: r.vpe_pid },
+                    }),
+                    None => {}
+                }
+            }
+            names::LB_VIP_DETAILS => {
+                let d = LbVipDetails::parse(body).map_err(wire)?;
+                if let Some(Pending {
+                    expect: Expect::VipDetails(v),
+                    ..
+                }) = self.pending.get_mut(&d.context)
+                {
+                    v.push(d);
+                }
+            }
+            names::LB_AS_V2_DETAILS => {
+                let d = LbAsV2Details::parse(body).map_err(wire)?;
+                if let Some(Pending {
+                    expect: Expect::AsDetails(v),
+                    ..
+                }) = self.pending.get_mut(&d.context)
+                {
+                    v.push(d);
+                }
+            }
+            names::SHOW_VERSION_REPLY => {
+                let r = ShowVersionReply::parse(body).map_err(wire)?;
+                self.complete(r.context, Response::Version(r), events);
+            }
+            names::CLI_INBAND_REPLY => {
+                let r = CliInbandReply::parse(body).map_err(wire)?;
+                self.complete(
+                    r.context,
+                    Response::Cli {
+                        retval: r.retval,
+                        text: r.reply,
+                    },
+                    events,
+                );
+            }
+            names::IP_ROUTE_LOOKUP_REPLY => {
+                let r = IpRouteLookupReply::parse(body).map_err(wire)?;
+                self.complete(
+                    r.context,
+                    Response::Route {
+                        retval: r.retval,
+                        stats_index: r.route.stats_index,
+                    },
+                    events,
+                );
+            }
+            names::LB_CONF_REPLY
+            | names::LB_ADD_DEL_VIP_V2_REPLY
+            | names::LB_ADD_DEL_AS_V2_REPLY
+            | names::LB_AS_SET_WEIGHT_REPLY => {
+                let r = RetvalReply::parse_as("retval reply", body).map_err(wire)?;
+                self.complete(r.context, Response::Retval(r.retval), events);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, context: u32, response: Response, events: &mut Vec<SessionEvent>) {
+        if let Some(p) = self.pending.remove(&context) {
+            events.push(SessionEvent::Completed {
+                tag: p.tag,
+                message: p.message,
+                response,
+            });
+        }
+    }
+
+    /// The earliest deadline of an outstanding request.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(&(at, ctx)) = self.deadlines.front() {
+            if self.pending.contains_key(&ctx) {
+                return Some(at);
+            }
+            self.deadlines.pop_front();
+        }
+        None
+    }
+
+    /// Fail every request whose deadline passed. A handshake that times out
+    /// is reported as an error (the connection is useless).
+    pub fn expire(&mut self, now: Instant, events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+        while let Some(&(at, ctx)) = self.deadlines.front() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            let Some(p) = self.pending.remove(&ctx) else {
+                continue;
+            };
+            match p.expect {
+                Expect::Handshake => return Err(SessionError::NotReady),
+                Expect::DumpEnd { dump_context } => {
+                    if let Some(d) = self.pending.remove(&dump_context) {
+                        events.push(SessionEvent::Completed {
+                            tag: d.tag,
+                            message: d.message,
+                            response: Response::TimedOut,
+                        });
+                    }
+                }
+                _ => events.push(SessionEvent::Completed {
+                    tag: p.tag,
+                    message: p.message,
+                    response: Response::TimedOut,
+                }),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn encap_wire(e: Encap) -> LbEncapType {
+    LbEncapType::from_u32(e.to_wire()).unwrap_or(LbEncapType::Gre4)
+}
+
+fn emit_call(call: &LbCall, ci: u32, context: u32, ids: &MsgIds, out: &mut Vec<u8>) {
+    let pfx = |k: &VipKey| Prefix::new(k.addr(), k.prefix_len());
+    match call {
+        LbCall::AddVip {
+            key,
+            encap,
+            src_ip_sticky,
+        } => vip_message(ci, context, key, encap_wire(*encap), *src_ip_sticky, false)
+            .emit_frame(ids.lb_add_del_vip_v2, out),
+        // lb finds the VIP to delete by (prefix, protocol, port) only.
+        LbCall::DelVip { key } => vip_message(ci, context, key, LbEncapType::Gre4, false, true)
+            .emit_frame(ids.lb_add_del_vip_v2, out),
+        LbCall::AddAs { key, addr, weight } => LbAddDelAsV2 {
+            client_index: ci,
+            context,
+            pfx: pfx(key),
+            protocol: key.protocol(),
+            port: key.port(),
+            as_address: *addr,
+            weight: *weight,
+            is_del: false,
+            is_flush: false,
+        }
+        .emit_frame(ids.lb_add_del_as_v2, out),
+        LbCall::DelAs { key, addr, flush } => LbAddDelAsV2 {
+            client_index: ci,
+            context,
+            pfx: pfx(key),
+            protocol: key.protocol(),
+            port: key.port(),
+            as_address: *addr,
+            weight: 0,
+            is_del: true,
+            is_flush: *flush,
+        }
+        .emit_frame(ids.lb_add_del_as_v2, out),
+        LbCall::SetWeight { key, addr, weight, flush } => LbAsSetWeight {
+            client_index: ci,
+            context,
+            pfx: pfx(key),
+            protocol: key.protocol(),
+            port: key.port(),
+            as_address: *addr,
+            weight: *weight,
+            is_flush: *flush,
+        }
+        .emit_frame(ids.lb_as_set_weight, out),
+    }
+}
+
+fn vip_message(ci: u32, context: u32, key: &VipKey, encap: LbEncapType, sticky: bool, is_del: bool) -> LbAddDelVipV2 {
+    LbAddDelVipV2 {
+        client_index: ci,
+        context,
+        pfx: Prefix::new(key.addr(), key.prefix_len()),
+        protocol: key.protocol(),
+        port: key.port(),
+        encap,
+        dscp: 0,
+        srv_type: LbSrvType::ClusterIp,
+        target_port: 0,
+        node_port: 0,
+        new_flows_table_length: NEW_FLOWS_TABLE_LENGTH,
+        src_ip_sticky: sticky,
+        is_del,
+    }
+}

@@ -13,7 +13,7 @@ use crate::logev;
 use crate::logging;
 
 use super::control_server::{After, ControlLine};
-use super::{views, Daemon};
+use super::{dataplane, views, Daemon};
 
 /// The reply to one command, and what happens to the connection after it.
 struct Reply {
@@ -148,10 +148,36 @@ impl Daemon {
                     None => Reply::err(format!("unknown healthcheck '{n}'")),
                 }
             }
-            Command::ShowVppInfo
-            | Command::ShowVppLbState
-            | Command::ShowVppLbCounters { .. }
-            | Command::SyncVppLbState { .. } => self.vpp_command(&req.command, json),
+            Command::ShowVppInfo => match self.dataplane.info_view(now) {
+                Ok(v) => Reply::payload(if json {
+                    rjson::vpp_info(&v)
+                } else {
+                    rtext::vpp_info(&v)
+                }),
+                Err(e) => Reply::err(e),
+            },
+            Command::ShowVppLbState => {
+                match self.with_dataplane(|dp, ctx| dp.show_lb_state(ctx, client, json)) {
+                    Ok(()) => return None,
+                    Err(e) => Reply::err(e),
+                }
+            }
+            Command::ShowVppLbCounters { .. } => Reply::err(self.dataplane.unavailable()),
+            Command::SyncVppLbState { frontend } => {
+                if let Some(f) = &frontend {
+                    if !self.config.frontends.contains_key(f) {
+                        return Some(Reply::err(format!("unknown frontend '{f}'")));
+                    }
+                }
+                if !self.dataplane.is_up() {
+                    Reply::err(self.dataplane.unavailable())
+                } else {
+                    self.with_dataplane(|dp, ctx| {
+                        dp.request_full(ctx, dataplane::Trigger::Operator, frontend, Some(client))
+                    });
+                    return None;
+                }
+            }
             Command::SetBackend { name, action } => {
                 let action = match action {
                     BackendAction::Pause => Action::Pause,
@@ -288,13 +314,7 @@ impl Daemon {
         Ok(())
     }
 
-    /// VPP commands while VPP integration is not built into this loop yet.
-    fn vpp_command(&mut self, _cmd: &Command, _json: bool) -> Reply {
-        if self.config.vpp.api_socket.is_none() {
-            return Reply::err("VPP integration is disabled (vpp.api-socket is empty)");
-        }
-        Reply::err("VPP is not connected")
+    fn on_weight_changed(&mut self, frontend: &str, backend: &str, flush: bool) {
+        self.with_dataplane(|dp, ctx| dp.on_weight_set(ctx, frontend, backend, flush));
     }
-
-    fn on_weight_changed(&mut self, _frontend: &str, _backend: &str, _flush: bool) {}
 }

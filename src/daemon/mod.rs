@@ -10,6 +10,8 @@ pub mod checker;
 pub mod cli;
 mod commands;
 pub mod control_server;
+pub mod dataplane;
+mod desired;
 pub mod frontends;
 pub mod reload;
 pub mod rlimit;
@@ -31,6 +33,7 @@ use crate::logev;
 use crate::logging;
 
 use checker::{BackendTransition, Checker};
+use dataplane::{Ctx, Dataplane};
 use cli::{Invocation, Options};
 use control_server::{ControlLine, ControlServer};
 use frontends::FrontendTracker;
@@ -165,6 +168,7 @@ pub struct Daemon {
     frontends: FrontendTracker,
     control: ControlServer,
     watchers: Watchers,
+    dataplane: Dataplane,
     signals: Signals,
     /// Process start: the warmup clock and the uptime metric count from here.
     started: Instant,
@@ -204,6 +208,8 @@ impl Daemon {
             ^ (logging::now_unix_ms() << 16)
             ^ 0x9e37_79b9_7f4a_7c15;
         let checker = Checker::new(&config, seed).map_err(StartupError::Check)?;
+        let started = Instant::now();
+        let dataplane = Dataplane::new(&config, started);
         let mut d = Daemon {
             poll,
             timers: crate::timer::TimerHeap::new(),
@@ -213,13 +219,15 @@ impl Daemon {
             frontends: FrontendTracker::default(),
             control,
             watchers: Watchers::default(),
+            dataplane,
             signals,
-            started: Instant::now(),
+            started,
             running: true,
             loop_stats: LoopStats::default(),
         };
         d.raise_nofile(&config);
         d.apply_config(config, "startup").map_err(StartupError::Check)?;
+        d.with_dataplane(|dp, ctx| dp.start(ctx));
         Ok(d)
     }
 
@@ -320,7 +328,38 @@ impl Daemon {
             return Err(e.to_string());
         }
         self.raise_nofile(&new);
-        self.apply_config(new, trigger).map_err(|e| e.to_string())
+        let socket = new.vpp.api_socket.clone();
+        let summary = self.apply_config(new, trigger).map_err(|e| e.to_string())?;
+        self.with_dataplane(|dp, ctx| dp.on_reload(ctx, socket));
+        Ok(summary)
+    }
+
+    /// Run a dataplane step with a view of the daemon, then send the
+    /// control replies it deferred.
+    fn with_dataplane<R>(&mut self, f: impl FnOnce(&mut Dataplane, &mut Ctx<'_>) -> R) -> R {
+        let mut replies = Vec::new();
+        let r = {
+            let mut ctx = Ctx {
+                registry: self.poll.registry(),
+                timers: &mut self.timers,
+                cfg: &self.config,
+                checker: &self.checker,
+                now: Instant::now(),
+                replies: &mut replies,
+            };
+            f(&mut self.dataplane, &mut ctx)
+        };
+        let now = Instant::now();
+        for (client, text) in replies {
+            self.control.reply(
+                self.poll.registry(),
+                client,
+                &text,
+                control_server::After::Default,
+                now,
+            );
+        }
+        r
     }
 
     /// Log transitions, emit one event per referencing frontend, and update
@@ -359,6 +398,12 @@ impl Daemon {
             logging::now_unix_ms(),
         );
         self.emit_frontend_transitions(changes);
+        // The only health → VPP path: one VIP sync per touched frontend.
+        self.with_dataplane(|dp, ctx| {
+            for f in &touched {
+                dp.on_frontend_event(ctx, f);
+            }
+        });
     }
 
     fn emit_frontend_transitions(&mut self, changes: Vec<frontends::FrontendTransition>) {
@@ -423,6 +468,8 @@ impl Daemon {
                     if !self.control.is_watching(client) {
                         self.watchers.forget_if_gone(&self.control);
                     }
+                } else if token == tokens::VPP_API {
+                    self.with_dataplane(|dp, ctx| dp.on_ready(ctx, event));
                 } else if self.checker.is_icmp_token(token) {
                     self.checker
                         .on_icmp_ready(token, &mut self.timers, now, &mut transitions);
@@ -474,7 +521,8 @@ impl Daemon {
                 now,
                 transitions,
             ),
-            _ => {}
+            TimerKey::ControlHousekeeping | TimerKey::MetricsHousekeeping | TimerKey::StatsScrape { .. } => {}
+            dp_key => self.with_dataplane(|dp, ctx| dp.on_timer(ctx, dp_key)),
         }
     }
 

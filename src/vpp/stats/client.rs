@@ -117,7 +117,7 @@ impl MappedSegment {
     /// Map the segment behind `fd` (which may be closed afterwards).
     pub fn from_fd(fd: BorrowedFd<'_>) -> Result<Self, ClientError> {
         let stat = fstat(fd.as_raw_fd()).map_err(|errno| ClientError::Stat { errno })?;
-        let size = i64::from(stat.st_size);
+        let size: i64 = stat.st_size;
         let len = usize::try_from(size)
             .ok()
             .and_then(NonZeroUsize::new)

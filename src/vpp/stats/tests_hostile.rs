@@ -21,6 +21,9 @@ fn get_u64(bytes: &[u8], offset: usize) -> u64 {
     u64::from_le_bytes(bytes[offset..offset + 8].try_into().unwrap())
 }
 
+/// Checks that an error is the one a case expects.
+type IsExpected = fn(&StatsError) -> bool;
+
 fn queries() -> Vec<VipQuery> {
     vec![
         VipQuery {
@@ -110,7 +113,7 @@ fn corrupt_segments_are_errors() {
     let base = get_u64(&valid, 8);
     let dir = directory_offset(&valid);
     type Corrupt = fn(&mut Vec<u8>, u64, usize);
-    let cases: &[(&str, Corrupt, fn(&StatsError) -> bool)] = &[
+    let cases: &[(&str, Corrupt, IsExpected)] = &[
         (
             "truncated in header",
             |m, _, _| m.truncate(20),
@@ -192,7 +195,7 @@ fn corrupt_values_are_errors() {
     b.raw_entry(4, base + (1 << 40), "names out of range");
     let mem = b.finish();
     let mut index = DirectoryIndex::new();
-    let cases: &[(&str, fn(&StatsError) -> bool)] = &[
+    let cases: &[(&str, IsExpected)] = &[
         ("bad rows", |e| {
             matches!(e, StatsError::PointerOutOfRange { .. })
         }),

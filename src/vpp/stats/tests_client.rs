@@ -25,13 +25,23 @@ use super::{DirectoryIndex, ReadPolicy, SegmentMemory};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-fn temp_socket_path(tag: &str) -> PathBuf {
+/// A private directory for one test's socket, removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_socket_path(tag: &str) -> (TempDir, PathBuf) {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("maglev-stats-{}-{tag}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join("stats.sock")
+    let path = dir.join("stats.sock");
+    (TempDir(dir), path)
 }
 
 fn memfd_with(bytes: &[u8]) -> OwnedFd {
@@ -75,7 +85,7 @@ fn blocking_client_maps_segment_sent_with_scm_rights() {
     let bytes = fixture_segment();
     let memfd = memfd_with(bytes);
     let memfd_inode = fstat(memfd.as_raw_fd()).unwrap().st_ino as u64;
-    let path = temp_socket_path("blocking");
+    let (_dir, path) = temp_socket_path("blocking");
     let dup = memfd.try_clone().unwrap();
     let server = serve(&path, vec![Some(memfd), Some(dup)], Duration::ZERO);
 
@@ -111,7 +121,7 @@ fn blocking_client_maps_segment_sent_with_scm_rights() {
 #[test]
 fn nonblocking_connector_reports_pending_then_ready() {
     let memfd = memfd_with(fixture_segment());
-    let path = temp_socket_path("nonblocking");
+    let (_dir, path) = temp_socket_path("nonblocking");
     // VPP accepts from its main loop: the fd arrives some time after connect.
     let server = serve(&path, vec![Some(memfd)], Duration::from_millis(300));
     let mut connector = StatsConnector::connect(&path).unwrap();
@@ -134,7 +144,7 @@ fn nonblocking_connector_reports_pending_then_ready() {
 fn restarted_vpp_has_a_different_inode() {
     let old = memfd_with(fixture_segment());
     let new = memfd_with(fixture_segment());
-    let path = temp_socket_path("restart");
+    let (_dir, path) = temp_socket_path("restart");
     let server = serve(&path, vec![Some(old), Some(new)], Duration::ZERO);
     let before = connect_blocking(&path, TIMEOUT).unwrap();
     let after = connect_blocking(&path, TIMEOUT).unwrap();
@@ -145,7 +155,7 @@ fn restarted_vpp_has_a_different_inode() {
 
 #[test]
 fn connection_failures_are_errors() {
-    let path = temp_socket_path("missing");
+    let (_dir, path) = temp_socket_path("missing");
     let err = connect_blocking(&path, TIMEOUT).unwrap_err();
     assert!(
         matches!(
@@ -160,14 +170,14 @@ fn connection_failures_are_errors() {
     let err = StatsConnector::connect(&path).unwrap_err();
     assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
 
-    let path = temp_socket_path("nofd");
+    let (_dir, path) = temp_socket_path("nofd");
     let server = serve(&path, vec![None], Duration::ZERO);
     let err = connect_blocking(&path, TIMEOUT).unwrap_err();
     server.join().unwrap();
     assert!(matches!(err, ClientError::NoFd { .. }), "{err:?}");
 
     let empty = memfd_with(&[]);
-    let path = temp_socket_path("empty");
+    let (_dir, path) = temp_socket_path("empty");
     let server = serve(&path, vec![Some(empty)], Duration::ZERO);
     let err = connect_blocking(&path, TIMEOUT).unwrap_err();
     server.join().unwrap();
@@ -176,7 +186,7 @@ fn connection_failures_are_errors() {
 
 #[test]
 fn blocking_client_times_out_when_vpp_never_answers() {
-    let path = temp_socket_path("silent");
+    let (_dir, path) = temp_socket_path("silent");
     let listener = socket(
         AddressFamily::Unix,
         SockType::SeqPacket,

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod backends;
+pub mod vpp;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;

@@ -40,21 +40,24 @@ pub type Labels<'a> = [(&'a str, &'a str)];
 /// since every series of a family repeats them.
 #[derive(Debug, Clone)]
 pub struct Buckets {
-    les: Vec<String>,
+    /// Line tails after the series prefix: `0.005"} `, ending with `+Inf`.
+    tails: Vec<String>,
 }
 
 impl Buckets {
     /// `bounds`: the finite upper bounds, ascending; `+Inf` is implicit.
     pub fn new(bounds: &[f64]) -> Self {
-        let les = bounds
+        let tails = bounds
             .iter()
             .map(|&b| {
                 let mut s = String::new();
                 push_f64(&mut s, b);
+                s.push_str("\"} ");
                 s
             })
+            .chain(std::iter::once("+Inf\"} ".to_string()))
             .collect();
-        Buckets { les }
+        Buckets { tails }
     }
 }
 
@@ -62,6 +65,9 @@ impl Buckets {
 #[derive(Debug, Default)]
 pub struct Writer {
     out: String,
+    /// Label block of the current histogram/summary series, rendered once
+    /// and repeated on each of its lines.
+    scratch: String,
 }
 
 impl Writer {
@@ -72,7 +78,10 @@ impl Writer {
     /// Reuse `buf` (cleared) so a scrape does not reallocate from zero.
     pub fn with_buffer(mut buf: String) -> Self {
         buf.clear();
-        Writer { out: buf }
+        Writer {
+            out: buf,
+            scratch: String::new(),
+        }
     }
 
     /// Start a family. HELP text is escaped (`\\`, `\n`).
@@ -89,6 +98,7 @@ impl Writer {
         self.out.push('\n');
         Family {
             out: &mut self.out,
+            scratch: &mut self.scratch,
             name,
             ty,
         }
@@ -107,6 +117,7 @@ impl Writer {
 #[derive(Debug)]
 pub struct Family<'w> {
     out: &'w mut String,
+    scratch: &'w mut String,
     name: &'w str,
     ty: MetricType,
 }
@@ -130,8 +141,28 @@ impl Family<'_> {
             MetricType::Histogram | MetricType::Summary
         ));
         series(self.out, self.name, "", labels, None);
-        push_u64(self.out, value);
-        self.out.push('\n');
+        push_u64_line(self.out, value);
+    }
+
+    /// Several samples that differ only in the value of one last label
+    /// (`key`), e.g. a one-hot state: the shared part is escaped once.
+    pub fn sample_set(&mut self, labels: &Labels<'_>, key: &str, items: &[(&str, u64)]) {
+        debug_assert!(is_label_name(key), "bad label name {key}");
+        self.scratch.clear();
+        self.scratch.push_str(self.name);
+        self.scratch.push('{');
+        push_labels(self.scratch, labels);
+        if !labels.is_empty() {
+            self.scratch.push(',');
+        }
+        self.scratch.push_str(key);
+        self.scratch.push_str("=\"");
+        for &(v, n) in items {
+            self.out.push_str(self.scratch);
+            escape_label_value(self.out, v);
+            self.out.push_str("\"} ");
+            push_u64_line(self.out, n);
+        }
     }
 
     /// A whole histogram series: `cumulative[i]` counts the observations
@@ -147,17 +178,29 @@ impl Family<'_> {
         count: u64,
     ) {
         debug_assert_eq!(self.ty, MetricType::Histogram);
-        let mut last = 0u64;
-        for (i, le) in buckets.les.iter().enumerate() {
-            last = cumulative.get(i).copied().unwrap_or(last).max(last);
-            series(self.out, self.name, "_bucket", labels, Some(("le", le)));
-            push_u64(self.out, last);
-            self.out.push('\n');
+        // `name_bucket{labels,le="` once per series: the hot loop then
+        // appends three pieces per line.
+        self.scratch.clear();
+        self.scratch.push_str(self.name);
+        self.scratch.push_str("_bucket{");
+        push_labels(self.scratch, labels);
+        if !labels.is_empty() {
+            self.scratch.push(',');
         }
-        series(self.out, self.name, "_bucket", labels, Some(("le", "+Inf")));
-        push_u64(self.out, count.max(last));
-        self.out.push('\n');
-        self.sum_count(labels, sum, count.max(last));
+        self.scratch.push_str("le=\"");
+        let mut last = 0u64;
+        let finite = buckets.tails.len().saturating_sub(1);
+        for (i, tail) in buckets.tails.iter().enumerate() {
+            last = if i < finite {
+                cumulative.get(i).copied().unwrap_or(last).max(last)
+            } else {
+                count.max(last)
+            };
+            self.out.push_str(self.scratch);
+            self.out.push_str(tail);
+            push_u64_line(self.out, last);
+        }
+        self.sum_count(labels, sum, last);
     }
 
     /// A whole summary series: `(quantile, value)` pairs, then sum and count.
@@ -179,8 +222,21 @@ impl Family<'_> {
         push_f64(self.out, sum);
         self.out.push('\n');
         series(self.out, self.name, "_count", labels, None);
-        push_u64(self.out, count);
-        self.out.push('\n');
+        push_u64_line(self.out, count);
+    }
+}
+
+/// `k="v",k2="v2"` (values escaped).
+fn push_labels(block: &mut String, labels: &Labels<'_>) {
+    for (i, &(k, v)) in labels.iter().enumerate() {
+        debug_assert!(is_label_name(k), "bad label name {k}");
+        if i > 0 {
+            block.push(',');
+        }
+        block.push_str(k);
+        block.push_str("=\"");
+        escape_label_value(block, v);
+        block.push('"');
     }
 }
 
@@ -255,14 +311,67 @@ pub fn push_f64(out: &mut String, v: f64) {
             out.push('-');
         }
         push_u64(out, i.unsigned_abs());
-    } else {
+    } else if !push_micro_decimal(out, v) {
         let _ = write!(out, "{v}");
     }
 }
 
+/// Values with at most six decimals (durations kept in microseconds, most
+/// gauges) printed without `fmt`: `int.frac` with trailing zeros trimmed.
+/// Returns false, writing nothing, when `v` has more precision than that.
+fn push_micro_decimal(out: &mut String, v: f64) -> bool {
+    let scaled = (v.abs() * 1e6).round();
+    // Below 2^53 every integer is exact; the round trip proves that the six
+    // decimals read back as exactly `v`.
+    if scaled >= 9.0e15 || scaled / 1e6 != v.abs() {
+        return false;
+    }
+    let micros = scaled as u64;
+    if v < 0.0 {
+        out.push('-');
+    }
+    push_u64(out, micros / 1_000_000);
+    let mut frac = micros % 1_000_000;
+    if frac != 0 {
+        let mut width = 6;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        let mut buf = [b'0'; 7];
+        buf[0] = b'.';
+        let start = digits(&mut buf[1..=width], frac);
+        debug_assert!(start <= width);
+        if let Ok(s) = std::str::from_utf8(buf.get(..=width).unwrap_or_default()) {
+            out.push_str(s);
+        }
+    }
+    true
+}
+
 /// Decimal digits of `v` without going through `fmt`.
-pub fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
+pub fn push_u64(out: &mut String, v: u64) {
+    let mut buf = [0u8; 21];
+    let start = digits(&mut buf[..20], v);
+    // Only ASCII digits were written, so this never fails.
+    if let Ok(s) = std::str::from_utf8(buf.get(start..20).unwrap_or_default()) {
+        out.push_str(s);
+    }
+}
+
+/// `v` and a newline in one append (the end of most sample lines).
+fn push_u64_line(out: &mut String, v: u64) {
+    let mut buf = [0u8; 21];
+    let start = digits(&mut buf[..20], v);
+    buf[20] = b'\n';
+    if let Ok(s) = std::str::from_utf8(buf.get(start..).unwrap_or_default()) {
+        out.push_str(s);
+    }
+}
+
+/// Write `v`'s digits right-aligned into `buf` (20 bytes hold u64::MAX);
+/// returns where they start.
+fn digits(buf: &mut [u8], mut v: u64) -> usize {
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -275,9 +384,7 @@ pub fn push_u64(out: &mut String, mut v: u64) {
             break;
         }
     }
-    for &b in buf.get(i..).unwrap_or(&[]) {
-        out.push(char::from(b));
-    }
+    i
 }
 
 fn is_metric_name(name: &str) -> bool {
@@ -293,189 +400,4 @@ fn is_label_name(name: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn f(v: f64) -> String {
-        let mut s = String::new();
-        push_f64(&mut s, v);
-        s
-    }
-
-    #[test]
-    fn floats() {
-        let cases: &[(f64, &str)] = &[
-            (0.0, "0"),
-            (-0.0, "0"),
-            (1.0, "1"),
-            (-3.0, "-3"),
-            (1e6, "1000000"),
-            (0.0005, "0.0005"),
-            (2.5, "2.5"),
-            (1e300, &format!("{}", 1e300)),
-            (f64::INFINITY, "+Inf"),
-            (f64::NEG_INFINITY, "-Inf"),
-            (f64::NAN, "NaN"),
-            (1.5e-7, "0.00000015"),
-        ];
-        for &(v, want) in cases {
-            assert_eq!(f(v), want, "{v:?}");
-        }
-        assert!(!f(1e300).contains('e'));
-    }
-
-    #[test]
-    fn integers() {
-        for v in [0u64, 7, 10, 99, 1234567890, u64::MAX] {
-            let mut s = String::new();
-            push_u64(&mut s, v);
-            assert_eq!(s, v.to_string());
-        }
-    }
-
-    #[test]
-    fn label_escaping() {
-        let cases = [
-            ("plain", "plain"),
-            ("a\\b", "a\\\\b"),
-            ("say \"hi\"", "say \\\"hi\\\""),
-            ("two\nlines", "two\\nlines"),
-            ("ünï", "ünï"),
-            ("\\\"\n", "\\\\\\\"\\n"),
-        ];
-        for (input, want) in cases {
-            let mut s = String::new();
-            escape_label_value(&mut s, input);
-            assert_eq!(s, want, "{input:?}");
-        }
-    }
-
-    #[test]
-    fn help_escaping_leaves_quotes() {
-        let mut w = Writer::new();
-        w.family("x", MetricType::Gauge, "a \"b\" c\\d\ne");
-        assert_eq!(w.finish(), "# HELP x a \"b\" c\\\\d\\ne\n# TYPE x gauge\n");
-    }
-
-    #[test]
-    fn gauge_and_counter_samples() {
-        let mut w = Writer::new();
-        {
-            let mut f = w.family("maglev_backend_state", MetricType::Gauge, "State.");
-            f.sample(&[("backend", "a"), ("state", "up")], 1.0);
-            f.sample(&[("backend", "a\"q"), ("state", "down")], 0.0);
-        }
-        {
-            let mut f = w.family(
-                "maglevd_loop_iterations_total",
-                MetricType::Counter,
-                "Loops.",
-            );
-            f.sample_u64(&[], 42);
-        }
-        assert_eq!(
-            w.finish(),
-            "# HELP maglev_backend_state State.\n\
-             # TYPE maglev_backend_state gauge\n\
-             maglev_backend_state{backend=\"a\",state=\"up\"} 1\n\
-             maglev_backend_state{backend=\"a\\\"q\",state=\"down\"} 0\n\
-             # HELP maglevd_loop_iterations_total Loops.\n\
-             # TYPE maglevd_loop_iterations_total counter\n\
-             maglevd_loop_iterations_total 42\n"
-        );
-    }
-
-    #[test]
-    fn histogram_series() {
-        let mut w = Writer::new();
-        {
-            let mut f = w.family("d_seconds", MetricType::Histogram, "D.");
-            f.histogram(
-                &[("backend", "a")],
-                &Buckets::new(&[0.5, 1.0, 2.5]),
-                &[1, 3],
-                4.25,
-                5,
-            );
-        }
-        assert_eq!(
-            w.finish(),
-            "# HELP d_seconds D.\n\
-             # TYPE d_seconds histogram\n\
-             d_seconds_bucket{backend=\"a\",le=\"0.5\"} 1\n\
-             d_seconds_bucket{backend=\"a\",le=\"1\"} 3\n\
-             d_seconds_bucket{backend=\"a\",le=\"2.5\"} 3\n\
-             d_seconds_bucket{backend=\"a\",le=\"+Inf\"} 5\n\
-             d_seconds_sum{backend=\"a\"} 4.25\n\
-             d_seconds_count{backend=\"a\"} 5\n"
-        );
-    }
-
-    #[test]
-    fn summary_series() {
-        let mut w = Writer::new();
-        {
-            let mut f = w.family("lat_seconds", MetricType::Summary, "L.");
-            f.summary(&[], &[(0.5, 0.001), (0.99, 0.02)], 1.5, 300);
-        }
-        assert_eq!(
-            w.finish(),
-            "# HELP lat_seconds L.\n\
-             # TYPE lat_seconds summary\n\
-             lat_seconds{quantile=\"0.5\"} 0.001\n\
-             lat_seconds{quantile=\"0.99\"} 0.02\n\
-             lat_seconds_sum 1.5\n\
-             lat_seconds_count 300\n"
-        );
-    }
-
-    /// Every sample line belongs to the family most recently announced.
-    #[test]
-    fn families_are_contiguous() {
-        let mut w = Writer::new();
-        for name in ["a_total", "b", "c_seconds"] {
-            let ty = match name {
-                "a_total" => MetricType::Counter,
-                "b" => MetricType::Gauge,
-                _ => MetricType::Histogram,
-            };
-            let mut f = w.family(name, ty, "h");
-            for i in 0..3 {
-                let v = i.to_string();
-                if ty == MetricType::Histogram {
-                    f.histogram(&[("i", &v)], &Buckets::new(&[1.0]), &[1], 1.0, 1);
-                } else {
-                    f.sample(&[("i", &v)], 1.0);
-                }
-            }
-        }
-        let text = w.finish();
-        let mut current = String::new();
-        let mut seen = Vec::new();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("# TYPE ") {
-                current = rest.split(' ').next().unwrap().to_string();
-                assert!(!seen.contains(&current), "family {current} twice");
-                seen.push(current.clone());
-            } else if !line.starts_with('#') {
-                let name = line.split(['{', ' ']).next().unwrap();
-                let base = ["_bucket", "_sum", "_count"]
-                    .iter()
-                    .find_map(|s| name.strip_suffix(s).filter(|b| *b == current))
-                    .unwrap_or(name);
-                assert_eq!(base, current, "{line}");
-            }
-        }
-        assert_eq!(seen, ["a_total", "b", "c_seconds"]);
-    }
-
-    #[test]
-    fn names_validated() {
-        assert!(is_metric_name("maglev_vpp_info"));
-        assert!(is_metric_name("a:b"));
-        assert!(!is_metric_name("1a"));
-        assert!(!is_metric_name(""));
-        assert!(is_label_name("le"));
-        assert!(!is_label_name("a:b"));
-    }
-}
+mod tests;

@@ -14,7 +14,7 @@ pub fn synthetic(backends: usize, vips: usize) -> MetricsSnapshot {
     let mut s = MetricsSnapshot::default();
     for i in 1..=backends {
         let state = match i % 7 {
-            1 | 2 | 3 => State::Up,
+            1..=3 => State::Up,
             4 => State::Down,
             5 => State::Unknown,
             6 => State::Paused,

@@ -15,6 +15,7 @@ mod external;
 #[cfg(test)]
 mod fixture;
 pub mod http;
+pub mod render;
 pub mod request;
 pub mod snapshot;
 

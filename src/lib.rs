@@ -13,6 +13,7 @@ pub mod duration;
 pub mod health;
 pub mod json;
 pub mod logging;
+pub mod metrics;
 pub mod probe;
 pub mod probe_stats;
 pub mod sim;

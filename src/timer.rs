@@ -115,6 +115,7 @@ pub struct LatencyHistogram {
     buckets: Vec<u64>,
     count: u64,
     max_us: u64,
+    sum_us: u64,
 }
 
 const SUB: u64 = 8;
@@ -131,6 +132,7 @@ impl LatencyHistogram {
             buckets: vec![0; (33 * SUB) as usize],
             count: 0,
             max_us: 0,
+            sum_us: 0,
         }
     }
 
@@ -162,6 +164,11 @@ impl LatencyHistogram {
         }
         self.count += 1;
         self.max_us = self.max_us.max(us);
+        self.sum_us = self.sum_us.saturating_add(us);
+    }
+
+    pub fn sum_us(&self) -> u64 {
+        self.sum_us
     }
 
     pub fn count(&self) -> u64 {
@@ -193,6 +200,7 @@ impl LatencyHistogram {
         self.buckets.iter_mut().for_each(|b| *b = 0);
         self.count = 0;
         self.max_us = 0;
+        self.sum_us = 0;
     }
 }
 

@@ -58,6 +58,8 @@ pub struct BackendSlot {
     inflight: Option<(InFlight, Instant)>,
     pub last: Option<LastProbe>,
     pub stats: ProbeStats,
+    /// Transitions since start by (from, to), for metrics.
+    pub transition_counts: Vec<(State, State, u64)>,
 }
 
 impl BackendSlot {
@@ -267,6 +269,7 @@ impl Checker {
                         inflight: None,
                         last: None,
                         stats: ProbeStats::default(),
+                        transition_counts: Vec::new(),
                     };
                     let i = match self.free.pop() {
                         Some(i) => {
@@ -554,6 +557,23 @@ impl Checker {
             slot.inflight = None;
             slot.gen = slot.gen.wrapping_add(1);
             self.finish(i, result, timers, now, out);
+        }
+    }
+
+    /// Count a transition for metrics (called for every one reported).
+    pub fn note_transition(&mut self, backend: &str, t: &Transition) {
+        let Some(&i) = self.by_name.get(backend) else {
+            return;
+        };
+        if let Some(Some(slot)) = self.slots.get_mut(i) {
+            match slot
+                .transition_counts
+                .iter_mut()
+                .find(|(f, to, _)| *f == t.from && *to == t.to)
+            {
+                Some(entry) => entry.2 += 1,
+                None => slot.transition_counts.push((t.from, t.to, 1)),
+            }
         }
     }
 

@@ -162,7 +162,16 @@ impl Daemon {
                     Err(e) => Reply::err(e),
                 }
             }
-            Command::ShowVppLbCounters { .. } => Reply::err(self.dataplane.unavailable()),
+            Command::ShowVppLbCounters { frontend } => {
+                match self.dataplane.counters_view(&self.config, frontend.as_deref()) {
+                    Ok(rows) => Reply::payload(if json {
+                        rjson::lb_counters(&rows)
+                    } else {
+                        rtext::lb_counters(&rows)
+                    }),
+                    Err(e) => Reply::err(e),
+                }
+            }
             Command::SyncVppLbState { frontend } => {
                 if let Some(f) = &frontend {
                     if !self.config.frontends.contains_key(f) {

@@ -39,6 +39,7 @@ use super::tokens::{self, TimerKey};
 
 mod ops;
 mod state;
+mod stats;
 
 pub use state::{DpCounters, VppInfo};
 
@@ -128,6 +129,9 @@ pub struct Dataplane {
     pub counters: DpCounters,
     warmup: Warmup,
     started: Instant,
+    stats: stats::StatsState,
+    /// Bumped whenever our VIP set in VPP changes (stats indexes move).
+    vips_version: u64,
 }
 
 impl Dataplane {
@@ -160,6 +164,10 @@ impl Dataplane {
             counters: DpCounters::default(),
             warmup: Warmup::new(lb.startup_min_delay, lb.startup_max_delay),
             started,
+            stats: stats::StatsState::new(
+                Some(cfg.vpp.stats_socket.clone()).filter(|p| !p.as_os_str().is_empty()),
+            ),
+            vips_version: 0,
         }
     }
 
@@ -173,6 +181,16 @@ impl Dataplane {
 
     pub fn info(&self) -> Option<&VppInfo> {
         self.info.as_ref()
+    }
+
+    /// VPP's `/sys/boottime` (Unix seconds) from the stats segment.
+    pub fn boottime(&self) -> Option<u64> {
+        self.stats.boottime()
+    }
+
+    /// The last per-VIP counter snapshot, for metrics.
+    pub fn vip_counter_metrics(&self) -> Vec<crate::metrics::snapshot::VipCounters> {
+        self.stats.vip_metrics()
     }
 
     fn elapsed(&self, now: Instant) -> Duration {
@@ -189,7 +207,7 @@ impl Dataplane {
     }
 
     pub fn owns(&self, token: mio::Token) -> bool {
-        token == tokens::VPP_API
+        token == tokens::VPP_API || token == tokens::VPP_STATS
     }
 
     fn connect(&mut self, ctx: &mut Ctx<'_>) {
@@ -242,6 +260,7 @@ impl Dataplane {
         self.buckets.clear();
         self.cache_valid = false;
         self.flushed.clear();
+        self.stats.reset(ctx.registry);
         self.ping_outstanding = false;
         self.full_busy = false;
         for (_, op) in self.ops.drain() {
@@ -275,6 +294,10 @@ impl Dataplane {
 
     /// Socket readiness.
     pub fn on_ready(&mut self, ctx: &mut Ctx<'_>, event: &mio::event::Event) {
+        if event.token() == tokens::VPP_STATS {
+            self.stats.on_ready(ctx.registry);
+            return;
+        }
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
@@ -336,6 +359,13 @@ impl Dataplane {
                 self.schedule_periodic(ctx);
             }
             TimerKey::Warmup => self.on_warmup_timer(ctx),
+            TimerKey::StatsScrape { gen } if gen == self.gen && self.link == Link::Up => {
+                self.scrape(ctx);
+                ctx.timers.schedule(
+                    ctx.now + stats::SCRAPE_INTERVAL,
+                    TimerKey::StatsScrape { gen: self.gen },
+                );
+            }
             _ => {}
         }
     }

@@ -12,6 +12,7 @@ mod commands;
 pub mod control_server;
 pub mod dataplane;
 mod desired;
+mod metrics_view;
 pub mod frontends;
 pub mod reload;
 pub mod rlimit;
@@ -139,6 +140,8 @@ pub enum StartupError {
     Signals(std::io::Error),
     Control(control_server::ControlSocketError),
     Check(checker::CheckBuildError),
+    MetricsAddr(String),
+    Metrics(crate::metrics::MetricsServerError),
 }
 
 impl std::fmt::Display for StartupError {
@@ -148,6 +151,10 @@ impl std::fmt::Display for StartupError {
             StartupError::Signals(e) => write!(f, "install signal handlers: {e}"),
             StartupError::Control(e) => write!(f, "{e}"),
             StartupError::Check(e) => write!(f, "{e}"),
+            StartupError::MetricsAddr(a) => {
+                write!(f, "--metrics-addr {a:?}: not an address:port (empty disables)")
+            }
+            StartupError::Metrics(e) => write!(f, "{e}"),
         }
     }
 }
@@ -169,6 +176,10 @@ pub struct Daemon {
     control: ControlServer,
     watchers: Watchers,
     dataplane: Dataplane,
+    /// `None` when `--metrics-addr` is empty.
+    metrics: Option<crate::metrics::MetricsServer>,
+    /// Reused between scrapes: a 10k-backend page is ~20 MB.
+    metrics_buf: String,
     signals: Signals,
     /// Process start: the warmup clock and the uptime metric count from here.
     started: Instant,
@@ -210,6 +221,25 @@ impl Daemon {
         let checker = Checker::new(&config, seed).map_err(StartupError::Check)?;
         let started = Instant::now();
         let dataplane = Dataplane::new(&config, started);
+        let metrics = if opts.metrics_addr.is_empty() {
+            None
+        } else {
+            let addr: std::net::SocketAddr = opts
+                .metrics_addr
+                .parse()
+                .map_err(|_| StartupError::MetricsAddr(opts.metrics_addr.clone()))?;
+            let m = crate::metrics::MetricsServer::bind(
+                addr,
+                poll.registry(),
+                tokens::METRICS_LISTENER,
+                tokens::METRICS_CLIENT_BASE,
+                crate::metrics::http::MAX_CLIENTS,
+                crate::metrics::http::IDLE_TIMEOUT,
+            )
+            .map_err(StartupError::Metrics)?;
+            logev!(Level::Info, "metrics-listening", addr = m.local_addr());
+            Some(m)
+        };
         let mut d = Daemon {
             poll,
             timers: crate::timer::TimerHeap::new(),
@@ -220,6 +250,8 @@ impl Daemon {
             control,
             watchers: Watchers::default(),
             dataplane,
+            metrics,
+            metrics_buf: String::new(),
             signals,
             started,
             running: true,
@@ -380,6 +412,7 @@ impl Daemon {
                 code = t.code,
                 detail = bt.detail,
             );
+            self.checker.note_transition(&bt.backend, t);
             let users: Vec<String> = self.frontends.users_of(&bt.backend).cloned().collect();
             self.watchers.backend_event(
                 &mut self.control,
@@ -439,6 +472,9 @@ impl Daemon {
                     timeout = timeout.min(d.saturating_duration_since(now));
                 }
             }
+            if let Some(d) = self.metrics.as_ref().and_then(|m| m.next_deadline()) {
+                timeout = timeout.min(d.saturating_duration_since(now));
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     logev!(Level::Error, "poll-failed", error = e);
@@ -468,6 +504,8 @@ impl Daemon {
                     if !self.control.is_watching(client) {
                         self.watchers.forget_if_gone(&self.control);
                     }
+                } else if self.metrics.as_ref().is_some_and(|m| m.owns(token)) {
+                    self.on_metrics_ready(token, event, now);
                 } else if token == tokens::VPP_API {
                     self.with_dataplane(|dp, ctx| dp.on_ready(ctx, event));
                 } else if self.checker.is_icmp_token(token) {
@@ -484,6 +522,11 @@ impl Daemon {
             if self.control.client_count() > 0 {
                 self.control.expire_idle(self.poll.registry(), now);
             }
+            if let Some(m) = self.metrics.as_mut() {
+                if m.client_count() > 0 {
+                    m.expire_idle(self.poll.registry(), now);
+                }
+            }
             for line in lines.drain(..) {
                 self.execute_line(line, now);
             }
@@ -493,6 +536,9 @@ impl Daemon {
         }
         logev!(Level::Info, "stopping", reason = "signal");
         self.control.shutdown(self.poll.registry());
+        if let Some(m) = self.metrics.as_mut() {
+            m.shutdown(self.poll.registry());
+        }
         ExitCode::SUCCESS
     }
 
@@ -523,6 +569,30 @@ impl Daemon {
             ),
             TimerKey::ControlHousekeeping | TimerKey::MetricsHousekeeping | TimerKey::StatsScrape { .. } => {}
             dp_key => self.with_dataplane(|dp, ctx| dp.on_timer(ctx, dp_key)),
+        }
+    }
+
+    fn on_metrics_ready(&mut self, token: mio::Token, event: &mio::event::Event, now: Instant) {
+        let Some(m) = self.metrics.as_mut() else {
+            return;
+        };
+        if m.is_listener(token) {
+            m.accept(self.poll.registry(), now);
+            return;
+        }
+        let Some(client) = m.client_of(token) else {
+            return;
+        };
+        let mut wants = m.on_ready(self.poll.registry(), client, event, now);
+        while let Some(c) = wants {
+            let snapshot = self.metrics_snapshot(now);
+            let buf = std::mem::take(&mut self.metrics_buf);
+            let body = crate::metrics::render_into(&snapshot, buf);
+            let Some(m) = self.metrics.as_mut() else {
+                return;
+            };
+            wants = m.respond(self.poll.registry(), c, &body, now);
+            self.metrics_buf = body;
         }
     }
 

@@ -3,6 +3,7 @@
 //! and per-VIP syncs, `show vpp lb state`).
 
 use super::*;
+use super::stats;
 use crate::control::render::{self, json as rjson, text as rtext};
 use crate::control::view::{AsView, LbStateView, VipView, VppInfoView};
 use crate::vpp::sync::{CliVip, DumpAddr, DumpAs, DumpVip};
@@ -27,6 +28,13 @@ pub(super) enum Op {
         ases: Option<Vec<LbAsV2Details>>,
         cli: Option<String>,
         failed: Option<String>,
+    },
+    Resolve {
+        keys: Vec<VipKey>,
+        lb: BTreeMap<VipKey, u32>,
+        routes: Vec<Option<u32>>,
+        remaining: usize,
+        version: u64,
     },
     Exec {
         scope: &'static str,
@@ -236,6 +244,35 @@ impl Dataplane {
                 }
                 index + 1 == READ_REQUESTS
             }
+            Op::Resolve {
+                keys,
+                lb,
+                routes,
+                remaining,
+                ..
+            } => {
+                match response {
+                    Response::Cli { text, .. } => {
+                        for v in sync::parse_show_lb_vips(&text).iter().filter(|v| !v.removed) {
+                            if let Some(k) = v.key() {
+                                lb.insert(k, v.index);
+                            }
+                        }
+                    }
+                    Response::Route {
+                        retval: 0,
+                        stats_index,
+                    } => {
+                        if let Some(r) = index.checked_sub(1).and_then(|i| routes.get_mut(i)) {
+                            *r = Some(stats_index);
+                        }
+                    }
+                    _ => {}
+                }
+                let _ = keys;
+                *remaining = remaining.saturating_sub(1);
+                *remaining == 0
+            }
             Op::Exec {
                 results, remaining, ..
             } => {
@@ -277,8 +314,94 @@ impl Dataplane {
                 reply_to,
                 ..
             } => self.on_exec_done(ctx, scope, trigger, &calls, &results, reply_to),
+            Op::Resolve {
+                keys,
+                lb,
+                routes,
+                version,
+                ..
+            } => {
+                self.stats.resolved = keys
+                    .iter()
+                    .zip(routes)
+                    .filter_map(|(k, r)| lb.get(k).map(|&i| (*k, (i, r))))
+                    .collect();
+                self.stats.resolved_at = Some(ctx.now);
+                self.stats.resolved_version = version;
+                self.stats.resolving = false;
+                self.stats.read();
+            }
             _ => {}
         }
+    }
+
+    /// One counter scrape: resolve indexes when stale, else read.
+    pub(super) fn scrape(&mut self, ctx: &mut Ctx<'_>) {
+        self.stats.ensure_connected(ctx.registry);
+        if !self.stats.needs_resolve(ctx.now, self.vips_version) {
+            self.stats.read();
+            return;
+        }
+        let keys: Vec<VipKey> = self.current.keys().copied().collect();
+        let mut requests = vec![Request::Cli("show lb vips verbose".into())];
+        requests.extend(
+            keys.iter()
+                .map(|k| Request::RouteLookup(k.addr(), k.prefix_len())),
+        );
+        let n = requests.len();
+        self.stats.resolving = true;
+        let version = self.vips_version;
+        let sent = self.send_op(
+            ctx,
+            Op::Resolve {
+                routes: vec![None; keys.len()],
+                keys,
+                lb: BTreeMap::new(),
+                remaining: n,
+                version,
+            },
+            requests,
+        );
+        if sent.is_none() {
+            self.stats.resolving = false;
+        }
+    }
+
+    /// `show vpp lb counters [FRONTEND]`.
+    pub fn counters_view(
+        &self,
+        cfg: &Config,
+        frontend: Option<&str>,
+    ) -> Result<Vec<crate::control::view::LbCounterView>, String> {
+        if self.link != Link::Up {
+            return Err(self.unavailable().to_string());
+        }
+        let only = match frontend {
+            Some(f) => Some(
+                cfg.frontends
+                    .get(f)
+                    .map(desired::vip_key)
+                    .ok_or_else(|| format!("unknown frontend '{f}'"))?,
+            ),
+            None => None,
+        };
+        Ok(self
+            .stats
+            .snapshot()
+            .iter()
+            .filter(|(k, _)| only.is_none_or(|o| o == *k))
+            .map(|(k, c)| crate::control::view::LbCounterView {
+                vip: k.addr().to_string(),
+                protocol: stats::protocol_label(k.protocol()).to_string(),
+                port: k.port(),
+                first: c.first,
+                next: c.next,
+                untracked: c.untracked,
+                no_server: c.no_server,
+                fib_packets: c.fib_packets,
+                fib_bytes: c.fib_bytes,
+            })
+            .collect())
     }
 
     fn on_read(&mut self, ctx: &mut Ctx<'_>, purpose: ReadPurpose, result: Result<ReadResult, String>) {
@@ -328,9 +451,18 @@ impl Dataplane {
                 );
                 ctx.timers
                     .schedule(ctx.now + PING_INTERVAL, TimerKey::VppPing { gen: self.gen });
+                // API and stats come up together: a new API session means a
+                // possibly new VPP, so the segment is fetched again.
+                self.stats.reset(ctx.registry);
+                self.stats.ensure_connected(ctx.registry);
+                ctx.timers
+                    .schedule(ctx.now + stats::SCRAPE_INTERVAL, TimerKey::StatsScrape { gen: self.gen });
                 self.request_full(ctx, Trigger::Connect, None, None);
             }
             ReadPurpose::Full(req) => {
+                if !self.current.keys().eq(r.current.keys()) {
+                    self.vips_version += 1;
+                }
                 self.current = r.current;
                 self.buckets = r.buckets;
                 self.cache_valid = true;
@@ -522,6 +654,7 @@ impl Dataplane {
                 encap,
                 src_ip_sticky,
             } => {
+                self.vips_version += 1;
                 self.current.insert(
                     *key,
                     CurrentVip {
@@ -533,6 +666,7 @@ impl Dataplane {
                 );
             }
             LbCall::DelVip { key } => {
+                self.vips_version += 1;
                 self.current.remove(key);
                 self.buckets.retain(|(k, _), _| k != key);
             }

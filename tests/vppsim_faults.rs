@@ -159,7 +159,7 @@ fn swallowed_reply_still_changes_state_and_the_connection_stays_usable() {
 fn delayed_reply_holds_back_everything_after_it() {
     let sim = start();
     let mut client = Client::open(sim.socket_path());
-    let delay = Duration::from_millis(300);
+    let delay = Duration::from_millis(500);
     sim.faults(|plan| {
         plan.delay(Some("lb_conf_get"), delay, Times::Next(1));
     });

@@ -195,15 +195,9 @@ fn vpp(errors: &mut Errors, raw: &RawVpp) -> (VppConfig, GivenSourceAddresses) {
         Some("") => None,
         Some(path) => Some(PathBuf::from(path)),
     };
+    // Empty disables the counter scrape (VPP programming goes on).
     let stats_socket = match raw.stats_socket.as_deref() {
         None => PathBuf::from(DEFAULT_STATS_SOCKET),
-        Some("") => {
-            errors.add(
-                "vpp.stats-socket",
-                "must not be empty (omit it for the default)",
-            );
-            PathBuf::from(DEFAULT_STATS_SOCKET)
-        }
         Some(path) => PathBuf::from(path),
     };
     let empty_lb = Default::default();

@@ -6,7 +6,7 @@ use super::*;
 use super::stats;
 use crate::control::render::{self, json as rjson, text as rtext};
 use crate::control::view::{AsView, LbStateView, VipView, VppInfoView};
-use crate::vpp::sync::{CliVip, DumpAddr, DumpAs, DumpVip};
+use crate::vpp::sync::{DumpAddr, DumpAs, DumpVip};
 use crate::vpp::wire::vpe::ShowVersionReply;
 
 pub(super) enum ReadPurpose {
@@ -77,8 +77,6 @@ fn read_requests() -> Vec<Request> {
 pub(super) struct ReadResult {
     pub current: BTreeMap<VipKey, CurrentVip>,
     pub buckets: BTreeMap<(VipKey, IpAddr), u32>,
-    /// lb's VIP indexes (the stats counters' columns) live only here.
-    pub cli: Vec<CliVip>,
 }
 
 fn read_result(vips: Vec<LbVipDetails>, ases: Vec<LbAsV2Details>, cli: &str) -> ReadResult {
@@ -114,11 +112,7 @@ fn read_result(vips: Vec<LbVipDetails>, ases: Vec<LbAsV2Details>, cli: &str) -> 
             buckets.insert((k, addr), a.num_buckets);
         }
     }
-    ReadResult {
-        current,
-        buckets,
-        cli,
-    }
+    ReadResult { current, buckets }
 }
 
 impl Dataplane {

@@ -5,7 +5,7 @@ use std::time::Instant;
 use crate::logging;
 use crate::metrics::snapshot::{
     ApiCallCount, ApiDirection, ApiResult, BackendMetrics, DaemonMetrics, FrontendMetrics,
-    LbSyncCount, Lateness, MetricsSnapshot, PoolMemberWeight, SyncErrorCount, SyncKind, SyncScope,
+    Lateness, LbSyncCount, MetricsSnapshot, PoolMemberWeight, SyncErrorCount, SyncKind, SyncScope,
     TransitionCount, VppConnection, VppMetrics,
 };
 
@@ -57,7 +57,8 @@ impl Daemon {
                 name: name.clone(),
                 state: self.frontends.state(name),
             });
-            if let Some(w) = frontends::evaluate(&self.config, name, &|b| self.checker.state_of(b)) {
+            if let Some(w) = frontends::evaluate(&self.config, name, &|b| self.checker.state_of(b))
+            {
                 for p in &w.pools {
                     for m in &p.members {
                         pool_members.push(PoolMemberWeight {
@@ -73,15 +74,20 @@ impl Daemon {
         }
         let c = &self.dataplane.counters;
         let vpp = VppMetrics {
-            connection: self.dataplane.info().filter(|_| self.dataplane.is_up()).map(|i| VppConnection {
-                version: i.version.clone(),
-                build_date: i.build_date.clone(),
-                pid: i.pid,
-                uptime_seconds: self.dataplane.boottime().map(|b| {
-                    (logging::now_unix_ms() as f64 / 1000.0 - b as f64).max(0.0)
+            connection: self
+                .dataplane
+                .info()
+                .filter(|_| self.dataplane.is_up())
+                .map(|i| VppConnection {
+                    version: i.version.clone(),
+                    build_date: i.build_date.clone(),
+                    pid: i.pid,
+                    uptime_seconds: self
+                        .dataplane
+                        .boottime()
+                        .map(|b| (logging::now_unix_ms() as f64 / 1000.0 - b as f64).max(0.0)),
+                    connected_seconds: now.saturating_duration_since(i.connected_at).as_secs_f64(),
                 }),
-                connected_seconds: now.saturating_duration_since(i.connected_at).as_secs_f64(),
-            }),
             api: c
                 .api
                 .iter()
@@ -147,7 +153,11 @@ impl Daemon {
                 log_lines_written: lines,
                 log_lines_dropped: dropped,
                 control_clients: self.control.client_count() as u64,
-                metrics_clients: self.metrics.as_ref().map(|m| m.client_count() as u64).unwrap_or(0),
+                metrics_clients: self
+                    .metrics
+                    .as_ref()
+                    .map(|m| m.client_count() as u64)
+                    .unwrap_or(0),
                 probes_in_flight: self.checker.in_flight() as u64,
             },
         }

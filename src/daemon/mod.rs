@@ -12,8 +12,8 @@ mod commands;
 pub mod control_server;
 pub mod dataplane;
 mod desired;
-mod metrics_view;
 pub mod frontends;
+mod metrics_view;
 pub mod reload;
 pub mod rlimit;
 pub mod tokens;
@@ -34,9 +34,9 @@ use crate::logev;
 use crate::logging;
 
 use checker::{BackendTransition, Checker};
-use dataplane::{Ctx, Dataplane};
 use cli::{Invocation, Options};
 use control_server::{ControlLine, ControlServer};
+use dataplane::{Ctx, Dataplane};
 use frontends::FrontendTracker;
 use tokens::TimerKey;
 use watch::Watchers;
@@ -152,7 +152,10 @@ impl std::fmt::Display for StartupError {
             StartupError::Control(e) => write!(f, "{e}"),
             StartupError::Check(e) => write!(f, "{e}"),
             StartupError::MetricsAddr(a) => {
-                write!(f, "--metrics-addr {a:?}: not an address:port (empty disables)")
+                write!(
+                    f,
+                    "--metrics-addr {a:?}: not an address:port (empty disables)"
+                )
             }
             StartupError::Metrics(e) => write!(f, "{e}"),
         }
@@ -215,9 +218,8 @@ impl Daemon {
             socket = socket_path.display(),
             mode = format_args!("{:04o}", config.control.mode),
         );
-        let seed = u64::from(std::process::id())
-            ^ (logging::now_unix_ms() << 16)
-            ^ 0x9e37_79b9_7f4a_7c15;
+        let seed =
+            u64::from(std::process::id()) ^ (logging::now_unix_ms() << 16) ^ 0x9e37_79b9_7f4a_7c15;
         let checker = Checker::new(&config, seed).map_err(StartupError::Check)?;
         let started = Instant::now();
         let dataplane = Dataplane::new(&config, started);
@@ -258,7 +260,8 @@ impl Daemon {
             loop_stats: LoopStats::default(),
         };
         d.raise_nofile(&config);
-        d.apply_config(config, "startup").map_err(StartupError::Check)?;
+        d.apply_config(config, "startup")
+            .map_err(StartupError::Check)?;
         d.with_dataplane(|dp, ctx| dp.start(ctx));
         Ok(d)
     }
@@ -288,7 +291,11 @@ impl Daemon {
     }
 
     /// Apply a validated config (startup or reload) and report what changed.
-    fn apply_config(&mut self, new: Config, trigger: &str) -> Result<String, checker::CheckBuildError> {
+    fn apply_config(
+        &mut self,
+        new: Config,
+        trigger: &str,
+    ) -> Result<String, checker::CheckBuildError> {
         Checker::precheck(&new)?;
         let plan = reload::plan(&self.config, &new);
         let mut transitions = Vec::new();
@@ -301,7 +308,8 @@ impl Daemon {
             now,
             &mut transitions,
         )?;
-        let count = |f: fn(&reload::BackendPlan) -> bool| plan.values().filter(|r| f(&r.plan)).count();
+        let count =
+            |f: fn(&reload::BackendPlan) -> bool| plan.values().filter(|r| f(&r.plan)).count();
         let summary = format!(
             "added={} removed={} restarted={} kept={}",
             count(|p| matches!(p, reload::BackendPlan::Add)),
@@ -310,7 +318,9 @@ impl Daemon {
             count(|p| matches!(p, reload::BackendPlan::Keep)),
         );
         if trigger != "startup" {
-            if new.control.socket != self.config.control.socket && self.opts.control_socket.is_none() {
+            if new.control.socket != self.config.control.socket
+                && self.opts.control_socket.is_none()
+            {
                 logev!(
                     Level::Warn,
                     "config-reload-ignored",
@@ -351,12 +361,22 @@ impl Daemon {
         let new = match load_config(&self.opts) {
             Ok(c) => c,
             Err(e) => {
-                logev!(Level::Error, "config-reload-failed", trigger = trigger, error = e);
+                logev!(
+                    Level::Error,
+                    "config-reload-failed",
+                    trigger = trigger,
+                    error = e
+                );
                 return Err(e.to_string());
             }
         };
         if let Err(e) = Checker::precheck(&new) {
-            logev!(Level::Error, "config-reload-failed", trigger = trigger, error = e);
+            logev!(
+                Level::Error,
+                "config-reload-failed",
+                trigger = trigger,
+                error = e
+            );
             return Err(e.to_string());
         }
         self.raise_nofile(&new);
@@ -448,8 +468,12 @@ impl Daemon {
                 from = ft.from,
                 to = ft.to,
             );
-            self.watchers
-                .frontend_event(&mut self.control, self.poll.registry(), &ft, Instant::now());
+            self.watchers.frontend_event(
+                &mut self.control,
+                self.poll.registry(),
+                &ft,
+                Instant::now(),
+            );
         }
     }
 
@@ -552,22 +576,19 @@ impl Daemon {
         let registry = self.poll.registry();
         match key {
             TimerKey::Probe { slot, gen } => self.checker.on_probe_timer(
-                slot,
-                gen,
-                scheduled,
+                (slot, gen, scheduled),
                 registry,
                 &mut self.timers,
                 now,
                 transitions,
             ),
-            TimerKey::ProbeDeadline { slot, gen } => self.checker.on_probe_deadline(
-                slot,
-                gen,
-                &mut self.timers,
-                now,
-                transitions,
-            ),
-            TimerKey::ControlHousekeeping | TimerKey::MetricsHousekeeping | TimerKey::StatsScrape { .. } => {}
+            TimerKey::ProbeDeadline { slot, gen } => {
+                self.checker
+                    .on_probe_deadline(slot, gen, &mut self.timers, now, transitions)
+            }
+            TimerKey::ControlHousekeeping
+            | TimerKey::MetricsHousekeeping
+            | TimerKey::StatsScrape { .. } => {}
             dp_key => self.with_dataplane(|dp, ctx| dp.on_timer(ctx, dp_key)),
         }
     }

@@ -110,10 +110,7 @@ fn vpp_rules() {
             &["vpp.lb.ipv6-src-address: must be an IPv6 address, got 192.0.2.1"],
         ),
         (&[("maglev.vpp.stats-socket", Some("/tmp/stats.sock"))], &[]),
-        (
-            &[("maglev.vpp.stats-socket", Some("\"\""))],
-            &[],
-        ),
+        (&[("maglev.vpp.stats-socket", Some("\"\""))], &[]),
     ]);
 }
 

@@ -2,8 +2,8 @@
 //! come back by tag, and what each does when complete (startup reads, full
 //! and per-VIP syncs, `show vpp lb state`).
 
-use super::*;
 use super::stats;
+use super::*;
 use crate::control::render::{self, json as rjson, text as rtext};
 use crate::control::view::{AsView, LbStateView, VipView, VppInfoView};
 use crate::vpp::sync::{DumpAddr, DumpAs, DumpVip};
@@ -247,7 +247,10 @@ impl Dataplane {
             } => {
                 match response {
                     Response::Cli { text, .. } => {
-                        for v in sync::parse_show_lb_vips(&text).iter().filter(|v| !v.removed) {
+                        for v in sync::parse_show_lb_vips(&text)
+                            .iter()
+                            .filter(|v| !v.removed)
+                        {
                             if let Some(k) = v.key() {
                                 lb.insert(k, v.index);
                             }
@@ -383,7 +386,7 @@ impl Dataplane {
             .stats
             .snapshot()
             .iter()
-            .filter(|(k, _)| only.is_none_or(|o| o == *k))
+            .filter(|(k, _)| only.map_or(true, |o| o == *k))
             .map(|(k, c)| crate::control::view::LbCounterView {
                 vip: k.addr().to_string(),
                 protocol: stats::protocol_label(k.protocol()).to_string(),
@@ -398,14 +401,21 @@ impl Dataplane {
             .collect())
     }
 
-    fn on_read(&mut self, ctx: &mut Ctx<'_>, purpose: ReadPurpose, result: Result<ReadResult, String>) {
+    fn on_read(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        purpose: ReadPurpose,
+        result: Result<ReadResult, String>,
+    ) {
         let r = match result {
             Ok(r) => r,
             Err(e) => {
                 logev!(Level::Warn, "vpp-lb-read-failed", error = e);
                 for client in ReadPurposeClients(&purpose).clients() {
-                    ctx.replies
-                        .push((client, render::reply_err(&format!("reading VPP state failed: {e}"))));
+                    ctx.replies.push((
+                        client,
+                        render::reply_err(&format!("reading VPP state failed: {e}")),
+                    ));
                 }
                 if matches!(purpose, ReadPurpose::Full(_)) {
                     self.full_busy = false;
@@ -449,8 +459,10 @@ impl Dataplane {
                 // possibly new VPP, so the segment is fetched again.
                 self.stats.reset(ctx.registry);
                 self.stats.ensure_connected(ctx.registry);
-                ctx.timers
-                    .schedule(ctx.now + stats::SCRAPE_INTERVAL, TimerKey::StatsScrape { gen: self.gen });
+                ctx.timers.schedule(
+                    ctx.now + stats::SCRAPE_INTERVAL,
+                    TimerKey::StatsScrape { gen: self.gen },
+                );
                 self.request_full(ctx, Trigger::Connect, None, None);
             }
             ReadPurpose::Full(req) => {
@@ -636,7 +648,8 @@ impl Dataplane {
                 self.full_busy = false;
             }
             for c in reply_to {
-                ctx.replies.push((c, render::reply_err("VPP is not connected")));
+                ctx.replies
+                    .push((c, render::reply_err("VPP is not connected")));
             }
         }
     }
@@ -664,7 +677,10 @@ impl Dataplane {
                 self.current.remove(key);
                 self.buckets.retain(|(k, _), _| k != key);
             }
-            LbCall::AddAs { key, addr, weight } | LbCall::SetWeight { key, addr, weight, .. } => {
+            LbCall::AddAs { key, addr, weight }
+            | LbCall::SetWeight {
+                key, addr, weight, ..
+            } => {
                 if let Some(v) = self.current.get_mut(key) {
                     v.ases.insert(*addr, CurrentAs { weight: *weight });
                 }
@@ -766,7 +782,9 @@ impl Dataplane {
                 changes.as_weight_updated
             ))
         } else {
-            render::reply_err(&format!("{errors} VIP(s) failed to sync; see the log (vpp-lbsync-error)"))
+            render::reply_err(&format!(
+                "{errors} VIP(s) failed to sync; see the log (vpp-lbsync-error)"
+            ))
         };
         for c in reply_to {
             ctx.replies.push((c, reply.clone()));
@@ -798,7 +816,12 @@ impl Dataplane {
     }
 
     /// `show vpp lb state`: read VPP afresh, reply when the read completes.
-    pub fn show_lb_state(&mut self, ctx: &mut Ctx<'_>, client: u64, json: bool) -> Result<(), &'static str> {
+    pub fn show_lb_state(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: u64,
+        json: bool,
+    ) -> Result<(), &'static str> {
         if self.link != Link::Up {
             return Err(self.unavailable());
         }
@@ -883,7 +906,11 @@ impl Dataplane {
 
     /// `show vpp info`.
     pub fn info_view(&self, now: Instant) -> Result<VppInfoView, &'static str> {
-        let i = self.info.as_ref().filter(|_| self.link == Link::Up).ok_or(self.unavailable())?;
+        let i = self
+            .info
+            .as_ref()
+            .filter(|_| self.link == Link::Up)
+            .ok_or(self.unavailable())?;
         let now_ms = logging::now_unix_ms();
         Ok(VppInfoView {
             version: i.version.clone(),

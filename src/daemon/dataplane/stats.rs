@@ -99,7 +99,12 @@ impl StatsState {
                 if let Err(e) =
                     registry.register(&mut SourceFd(&fd), tokens::VPP_STATS, Interest::READABLE)
                 {
-                    logev!(Level::Warn, "vpp-stats-connect-failed", socket = path.display(), error = e);
+                    logev!(
+                        Level::Warn,
+                        "vpp-stats-connect-failed",
+                        socket = path.display(),
+                        error = e
+                    );
                     return;
                 }
                 self.connector = Some(c);
@@ -108,7 +113,11 @@ impl StatsState {
             }
             Err(e) => {
                 logev!(
-                    if self.warned { Level::Debug } else { Level::Warn },
+                    if self.warned {
+                        Level::Debug
+                    } else {
+                        Level::Warn
+                    },
                     "vpp-stats-connect-failed",
                     socket = path.display(),
                     error = e,
@@ -149,9 +158,9 @@ impl StatsState {
     pub fn needs_resolve(&self, now: Instant, version: u64) -> bool {
         !self.resolving
             && (self.resolved_version != version
-                || self
-                    .resolved_at
-                    .is_none_or(|t| now.saturating_duration_since(t) >= RESOLVE_MAX_AGE))
+                || self.resolved_at.map_or(true, |t| {
+                    now.saturating_duration_since(t) >= RESOLVE_MAX_AGE
+                }))
     }
 
     /// Read the counters of every resolved VIP.

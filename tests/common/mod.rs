@@ -146,6 +146,9 @@ impl Daemon {
     pub fn wait_backend(&self, backend: &str, state: &str, within: Duration) {
         let mut w = self.watch("backend");
         let deadline = Instant::now() + within;
+        // The snapshot's first line proves the watcher is registered, so no
+        // transition can slip between the check below and the stream.
+        let _ = w.next_line(deadline);
         loop {
             if self.backend_state(backend) == state {
                 return;
@@ -246,6 +249,97 @@ impl Watch {
         }
         panic!("no event with {needles:?} within {within:?}; saw:\n{}", seen.join("\n"));
     }
+}
+
+/// Parse the JSON document of a `json ...` reply (its first line).
+pub fn parse_json(reply: &str) -> serde_json::Value {
+    let first = reply.lines().next().unwrap_or("");
+    serde_json::from_str(first).unwrap_or_else(|e| panic!("bad JSON ({e}): {reply}"))
+}
+
+impl Daemon {
+    /// `json <line>`, parsed; panics on an error reply.
+    pub fn json(&self, line: &str) -> serde_json::Value {
+        parse_json(&self.ok(&format!("json {line}")))
+    }
+
+    /// `json show backends NAME`.
+    pub fn backend(&self, name: &str) -> serde_json::Value {
+        self.json(&format!("show backends {name}"))
+    }
+
+    /// A backend's transitions, newest first, as (from, to, code, time).
+    pub fn transitions(&self, name: &str) -> Vec<[String; 4]> {
+        let b = self.backend(name);
+        b["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| ["from", "to", "code", "time"].map(|k| t[k].as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    /// Same as `transitions` without the times.
+    pub fn history(&self, name: &str) -> Vec<String> {
+        self.transitions(name)
+            .into_iter()
+            .map(|[f, t, c, _]| format!("{f}->{t} {c}"))
+            .collect()
+    }
+
+    /// Wait until `cond` holds: checked once, then again after every event
+    /// of the daemon (transitions and debug log records such as each probe
+    /// result). The daemon's own `control-command` records, caused by the
+    /// checks themselves, do not count as a reason to look again.
+    pub fn wait_until(&self, what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+        let mut w = self.watch("backend frontend log level debug");
+        let deadline = Instant::now() + within;
+        let _ = w.next_line(deadline);
+        loop {
+            if cond() {
+                return;
+            }
+            loop {
+                match w.next_line(deadline) {
+                    None => panic!(
+                        "timed out after {within:?} waiting for {what}; log tail:\n{}",
+                        self.log_tail(30)
+                    ),
+                    Some(l) if l.contains("\"control-command\"") => continue,
+                    Some(_) => break,
+                }
+            }
+        }
+    }
+
+    /// Wait until `backend` is `state` and its newest transition has `code`.
+    pub fn wait_transition(&self, backend: &str, to: &str, code: &str, within: Duration) {
+        self.wait_until(&format!("{backend} -> {to} ({code})"), within, || {
+            let t = self.transitions(backend);
+            t.first().is_some_and(|t| t[1] == to && t[2] == code)
+        });
+    }
+
+    /// Replace the config file on disk (the daemon sees it on reload).
+    pub fn write_config(&self, yaml: &str) {
+        std::fs::write(&self.config, yaml).unwrap();
+    }
+}
+
+/// A config document: `body` holds the sections under `maglev:` (indented
+/// by two spaces); VPP integration is disabled.
+pub fn config(body: &str) -> String {
+    format!("maglev:\n  vpp: {{ api-socket: \"\" }}\n{body}")
+}
+
+/// Fast probe timing for tests.
+pub const FAST: &str = "interval: 200ms, fast-interval: 100ms, down-interval: 200ms, timeout: 300ms";
+
+/// A `watch events log level debug` line, parsed, when it is a log record
+/// with message `msg`.
+pub fn log_event(line: &str, msg: &str) -> Option<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    (v["type"] == "log" && v["msg"] == msg).then_some(v)
 }
 
 pub fn is_error(reply: &str) -> bool {

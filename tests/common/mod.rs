@@ -131,9 +131,17 @@ impl Daemon {
         let mut s = UnixStream::connect(&self.socket).expect("connect control socket");
         s.write_all(format!("watch events {args}\n").as_bytes())
             .unwrap();
-        Watch {
+        let mut w = Watch {
             reader: BufReader::new(s),
+        };
+        // The first line (a snapshot event, or any live record) proves the
+        // watcher is registered: nothing that happens after this returns
+        // can be missed. Filters must therefore produce a snapshot (backend,
+        // frontend) or a steady stream (log level debug while probing).
+        if w.next_line(Instant::now() + Duration::from_secs(10)).is_none() {
+            panic!("watch events {args}: no first line");
         }
+        w
     }
 
     /// Current state of a backend, from `json show backends NAME`.
@@ -146,9 +154,6 @@ impl Daemon {
     pub fn wait_backend(&self, backend: &str, state: &str, within: Duration) {
         let mut w = self.watch("backend");
         let deadline = Instant::now() + within;
-        // The snapshot's first line proves the watcher is registered, so no
-        // transition can slip between the check below and the stream.
-        let _ = w.next_line(deadline);
         loop {
             if self.backend_state(backend) == state {
                 return;
@@ -294,7 +299,6 @@ impl Daemon {
     pub fn wait_until(&self, what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
         let mut w = self.watch("backend frontend log level debug");
         let deadline = Instant::now() + within;
-        let _ = w.next_line(deadline);
         loop {
             if cond() {
                 return;

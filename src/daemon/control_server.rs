@@ -63,6 +63,9 @@ struct Client {
     deadline: Instant,
     /// Bytes of input dropped because a line was too long.
     discarding: bool,
+    /// A leading `prompt` already switched the client to interactive mode
+    /// while reading (its reply must not toggle again).
+    prompt_pending: bool,
 }
 
 impl Client {
@@ -226,6 +229,7 @@ impl ControlServer {
                             read_closed: false,
                             deadline: now + ONESHOT_IDLE,
                             discarding: false,
+                            prompt_pending: false,
                         },
                     );
                 }
@@ -283,7 +287,12 @@ impl ControlServer {
                 }
             }
             After::EnterPrompt => {
-                c.interactive = true;
+                // `prompt` toggles; a leading one was applied while reading.
+                if c.prompt_pending {
+                    c.prompt_pending = false;
+                } else {
+                    c.interactive = !c.interactive;
+                }
                 c.command_taken = false;
             }
             After::Close => c.close_when_flushed = true,
@@ -459,6 +468,22 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
                             continue;
                         }
                         let line = std::mem::take(&mut c.inbuf);
+                        // A blank line is not a command: a one-shot client
+                        // still gets to send its command after it.
+                        if !c.interactive && line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+                            continue;
+                        }
+                        // Enter interactive mode now rather than when the
+                        // reply goes out, so commands pipelined behind
+                        // `prompt` (`printf 'prompt\nshow …\nquit\n'`) are
+                        // read instead of dropped as one-shot leftovers.
+                        if !c.interactive && !c.command_taken && is_prompt(&line) {
+                            c.interactive = true;
+                            c.prompt_pending = true;
+                            c.deadline = now + INTERACTIVE_IDLE;
+                            lines.push(ControlLine { client: id, line });
+                            continue;
+                        }
                         if c.interactive || !c.command_taken {
                             if !c.interactive {
                                 c.command_taken = true;
@@ -484,6 +509,14 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
             Err(_) => return true,
         }
     }
+}
+
+/// Whether a line is the `prompt` command (in any accepted spelling).
+fn is_prompt(line: &[u8]) -> bool {
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|t| crate::control::grammar::parse(t.trim()).ok())
+        .is_some_and(|r| matches!(r.command, crate::control::grammar::Command::Prompt))
 }
 
 /// Write what the socket takes. Returns true when the client must be dropped.

@@ -93,7 +93,11 @@ fn check_exit_codes() {
 fn daemon_refuses_to_start_on_invalid_config() {
     let dir = TempDir::new("badstart");
     let p = dir.path().join("m.yaml");
-    std::fs::write(&p, config("  backends:\n    b: { address: 192.0.2.1, healthcheck: none }\n")).unwrap();
+    std::fs::write(
+        &p,
+        config("  backends:\n    b: { address: 192.0.2.1, healthcheck: none }\n"),
+    )
+    .unwrap();
     let out = Command::new(maglevd_bin())
         .arg("--config")
         .arg(&p)
@@ -116,7 +120,11 @@ fn maglevc(socket: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Outp
         .arg(socket)
         .args(args)
         .env_remove("MAGLEV_CONTROL_SOCKET")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
@@ -157,14 +165,21 @@ fn maglevc_one_shot_errors_and_pipe() {
     assert_eq!(text(&out.stdout), "ERR unknown backend 'nope'\n\n");
 
     let out = maglevc(&d.socket, &["set", "backend", "web", "pause"], None);
-    assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "OK\n\n".into()));
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "OK\n\n".into())
+    );
     assert_eq!(d.backend_state("web"), "paused");
 
     let gone = d.dir.path().join("no-such.sock");
     let out = maglevc(&gone, &["show", "version"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
-    assert!(text(&out.stderr).contains("cannot reach maglevd"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot reach maglevd"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = maglevc(&gone, &["--version"], None);
     assert_eq!(out.status.code(), Some(0));
@@ -204,7 +219,10 @@ fn assert_framed(cmd: &str, r: &str) {
     assert!(body.is_empty() || body.ends_with('\n'), "{cmd}: {r:?}");
     assert!(!body.ends_with("\n\n"), "{cmd}: two empty lines: {r:?}");
     let lines: Vec<&str> = body.lines().collect();
-    assert!(lines.iter().all(|l| !l.is_empty()), "{cmd}: empty line inside: {r:?}");
+    assert!(
+        lines.iter().all(|l| !l.is_empty()),
+        "{cmd}: empty line inside: {r:?}"
+    );
     if is_error(r) {
         assert_eq!(lines.len(), 1, "{cmd}: {r:?}");
         assert!(lines[0].starts_with("ERR "), "{cmd}: {r:?}");
@@ -234,7 +252,10 @@ fn protocol_prefixes_json_and_framing() {
         let (a, b) = (d.cmd(short), d.cmd(long));
         assert!(!is_error(&b), "{long}: {b}");
         if short.contains("json") {
-            assert_eq!(parse_json(&a)["backends"].is_array(), parse_json(&b)["backends"].is_array());
+            assert_eq!(
+                parse_json(&a)["backends"].is_array(),
+                parse_json(&b)["backends"].is_array()
+            );
         } else {
             assert_eq!(strip_ages(a), strip_ages(b), "{short} vs {long}");
         }
@@ -247,15 +268,26 @@ fn protocol_prefixes_json_and_framing() {
     assert_eq!(web["name"], "web");
     assert_eq!(web["state"], "up");
     assert_eq!(web["healthcheck"], "t");
-    assert_eq!(parse_json(&d.ok("show backends sorry json"))["healthcheck"], serde_json::Value::Null);
+    assert_eq!(
+        parse_json(&d.ok("show backends sorry json"))["healthcheck"],
+        serde_json::Value::Null
+    );
     assert_eq!(d.json("show frontends")["frontends"][0]["name"], "f");
     assert_eq!(d.json("show frontends f")["pools"][1]["name"], "last");
     assert_eq!(d.json("show healthchecks")["healthchecks"][0]["name"], "t");
     assert_eq!(d.json("show healthchecks t")["interval_ms"], 200);
     assert_eq!(d.json("show version")["version"], "0.1.0");
-    for cmd in ["json show backends", "show frontends f json", "json show healthchecks t"] {
+    for cmd in [
+        "json show backends",
+        "show frontends f json",
+        "json show healthchecks t",
+    ] {
         let r = d.ok(cmd);
-        assert_eq!(r.lines().filter(|l| !l.is_empty()).count(), 1, "{cmd}: one document on one line");
+        assert_eq!(
+            r.lines().filter(|l| !l.is_empty()).count(),
+            1,
+            "{cmd}: one document on one line"
+        );
         assert_framed(cmd, &r);
     }
 
@@ -293,10 +325,22 @@ fn protocol_prefixes_json_and_framing() {
     }
     for (cmd, want) in [
         ("bogus", "ERR unknown word 'bogus' at position 1"),
-        ("s", "ERR ambiguous word 's' at position 1: could be show set sync"),
-        ("config", "ERR incomplete command 'config', expected one of: check reload"),
-        ("show version x", "ERR unexpected 'x' at position 3 after 'show version'"),
-        ("set frontend f pool main backend web weight 140", "ERR weight 140 out of range 0..=100"),
+        (
+            "s",
+            "ERR ambiguous word 's' at position 1: could be show set sync",
+        ),
+        (
+            "config",
+            "ERR incomplete command 'config', expected one of: check reload",
+        ),
+        (
+            "show version x",
+            "ERR unexpected 'x' at position 3 after 'show version'",
+        ),
+        (
+            "set frontend f pool main backend web weight 140",
+            "ERR weight 140 out of range 0..=100",
+        ),
         ("show vpp info", "ERR VPP integration is disabled"),
         ("Show version", "ERR unknown word 'Show'"),
     ] {
@@ -309,7 +353,12 @@ fn protocol_prefixes_json_and_framing() {
     assert_eq!(d.cmd("\nshow version"), d.cmd("show version"));
     // Help lists every command of the grammar.
     let help = d.ok("help");
-    for c in ["show version", "set backend <backend> pause", "watch events", "config reload"] {
+    for c in [
+        "show version",
+        "set backend <backend> pause",
+        "watch events",
+        "config reload",
+    ] {
         assert!(help.contains(c), "help lacks {c}");
     }
 

@@ -60,7 +60,11 @@ fn tcp_backend_goes_down_when_closed_and_rises_back() {
     let mut w = d.watch("log level debug");
     be.reopen();
     let passes = probes_until_transition(&mut w, "b", "up");
-    assert_eq!(passes, ["L4OK", "L4OK", "L4OK"], "rise=3 passes from fully down");
+    assert_eq!(
+        passes,
+        ["L4OK", "L4OK", "L4OK"],
+        "rise=3 passes from fully down"
+    );
     assert_eq!(
         d.history("b"),
         ["down->up L4OK", "up->down L4CON", "unknown->up L4OK"]
@@ -84,9 +88,11 @@ fn http_case(tag: &str, b: u8, params: &str, bad: impl FnOnce(&mut HttpBehaviour
     d.wait_transition("web", "down", code, WAIT);
     let b = d.backend("web");
     assert_eq!(b["last_code"], code, "{b}");
-    server.set(|h| *h = HttpBehaviour {
-        body: "ok 42 healthy\n".into(),
-        ..HttpBehaviour::default()
+    server.set(|h| {
+        *h = HttpBehaviour {
+            body: "ok 42 healthy\n".into(),
+            ..HttpBehaviour::default()
+        }
     });
     d.wait_transition("web", "up", "L7OK", WAIT);
     assert_eq!(
@@ -101,7 +107,13 @@ fn http_case(tag: &str, b: u8, params: &str, bad: impl FnOnce(&mut HttpBehaviour
 
 #[test]
 fn http_wrong_status_is_l7sts() {
-    http_case("http-sts", 1, "{ path: /healthz, response-codes: \"200\" }", |h| h.status = 503, "L7STS");
+    http_case(
+        "http-sts",
+        1,
+        "{ path: /healthz, response-codes: \"200\" }",
+        |h| h.status = 503,
+        "L7STS",
+    );
 }
 
 #[test]
@@ -175,7 +187,10 @@ struct Netns(String);
 
 impl Netns {
     fn create(name: &str) -> Option<Netns> {
-        let st = Command::new("ip").args(["netns", "add", name]).status().ok()?;
+        let st = Command::new("ip")
+            .args(["netns", "add", name])
+            .status()
+            .ok()?;
         if !st.success() {
             return None;
         }

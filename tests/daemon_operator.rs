@@ -97,7 +97,13 @@ fn pause_resume_enable_disable() {
         "the window saw too few probes of other: {seen:?}"
     );
     let still = d.backend("b");
-    for k in ["state", "counter", "last_code", "last_detail", "transitions"] {
+    for k in [
+        "state",
+        "counter",
+        "last_code",
+        "last_detail",
+        "transitions",
+    ] {
         let strip = |v: &serde_json::Value| {
             let mut v = v.clone();
             if let Some(ts) = v.as_array_mut() {
@@ -107,7 +113,11 @@ fn pause_resume_enable_disable() {
             }
             v
         };
-        assert_eq!(strip(&still[k]), strip(&paused[k]), "{k} moved while paused");
+        assert_eq!(
+            strip(&still[k]),
+            strip(&paused[k]),
+            "{k} moved while paused"
+        );
     }
 
     // Resume goes through unknown and is resolved by exactly one probe.
@@ -116,7 +126,11 @@ fn pause_resume_enable_disable() {
     let seq = log_until(&mut w, "b", "down");
     assert_eq!(
         seq,
-        ["paused->unknown resumed", "probe L4CON", "unknown->down L4CON"]
+        [
+            "paused->unknown resumed",
+            "probe L4CON",
+            "unknown->down L4CON"
+        ]
     );
 
     // Disable, then pause/resume are refused; disable twice is fine.
@@ -140,7 +154,11 @@ fn pause_resume_enable_disable() {
     let seq = log_until(&mut w, "b", "up");
     assert_eq!(
         seq,
-        ["disabled->unknown enabled", "probe L4OK", "unknown->up L4OK"]
+        [
+            "disabled->unknown enabled",
+            "probe L4OK",
+            "unknown->up L4OK"
+        ]
     );
     assert_eq!(d.ok("set backend b enable"), "OK\n\n");
     assert_eq!(d.backend_state("b"), "up");
@@ -160,8 +178,11 @@ fn member(f: &serde_json::Value, pool: usize, backend: &str) -> serde_json::Valu
         .clone()
 }
 
-/// (active, [(backend, weight, effective)]) per pool.
-fn pools(f: &serde_json::Value) -> Vec<(bool, Vec<(String, i64, i64)>)> {
+/// (backend, configured weight, effective weight).
+type Member = (String, i64, i64);
+
+/// (active, members) per pool.
+fn pools(f: &serde_json::Value) -> Vec<(bool, Vec<Member>)> {
     f["pools"]
         .as_array()
         .unwrap()
@@ -234,13 +255,23 @@ fn failover_to_fallback_pool_and_back() {
     // when a primary member returns, and the primary is active again.
     fb.close();
     fw.wait_for(
-        &["\"type\":\"frontend\"", "\"frontend\":\"f\"", "\"from\":\"up\"", "\"to\":\"down\""],
+        &[
+            "\"type\":\"frontend\"",
+            "\"frontend\":\"f\"",
+            "\"from\":\"up\"",
+            "\"to\":\"down\"",
+        ],
         WAIT,
     );
     assert_eq!(d.json("show frontends f")["state"], "down");
     p1.reopen();
     fw.wait_for(
-        &["\"type\":\"frontend\"", "\"frontend\":\"f\"", "\"from\":\"down\"", "\"to\":\"up\""],
+        &[
+            "\"type\":\"frontend\"",
+            "\"frontend\":\"f\"",
+            "\"from\":\"down\"",
+            "\"to\":\"up\"",
+        ],
         WAIT,
     );
     let f = d.json("show frontends f");
@@ -257,7 +288,10 @@ fn failover_to_fallback_pool_and_back() {
     p2.reopen();
     d.wait_backend("fb", "up", WAIT);
     d.wait_backend("p2", "up", WAIT);
-    assert_eq!(d.ok("set frontend f pool primary backend p1 weight 0"), "OK\n\n");
+    assert_eq!(
+        d.ok("set frontend f pool primary backend p1 weight 0"),
+        "OK\n\n"
+    );
     assert_eq!(
         d.ok("set frontend f pool primary backend p2 weight 0 flush"),
         "OK\n\n"
@@ -272,7 +306,10 @@ fn failover_to_fallback_pool_and_back() {
     );
     assert_eq!(f["state"], "up");
     // And back with a weight > 0.
-    assert_eq!(d.ok("set frontend f pool primary backend p2 weight 30"), "OK\n\n");
+    assert_eq!(
+        d.ok("set frontend f pool primary backend p2 weight 30"),
+        "OK\n\n"
+    );
     let f = d.json("show frontends f");
     assert_eq!(
         pools(&f),

@@ -82,27 +82,54 @@ fn reload_adds_removes_restarts_and_keeps() {
     d.wait_transition("keep", "up", "L4OK", WAIT);
     let keep_before = d.transitions("keep");
     assert_eq!(keep_before.len(), 3);
-    assert_eq!(d.ok("set frontend f pool main backend keep weight 30"), "OK\n\n");
+    assert_eq!(
+        d.ok("set frontend f pool main backend keep weight 30"),
+        "OK\n\n"
+    );
     assert_eq!(weight_of(&d, "keep"), 30);
 
     // SIGHUP: gone removed, new added, change restarted, keep untouched.
     d.write_config(&reload_config(port, 2));
     let mut w = d.watch("backend");
     d.signal(Signal::SIGHUP);
-    w.wait_for(&["\"backend\":\"gone\"", "\"to\":\"removed\"", "\"code\":\"removed\""], WAIT);
-    d.wait_until("gone forgotten", WAIT, || !names(&d).contains(&"gone".to_string()));
-    assert_eq!(d.cmd("show backends gone"), "ERR unknown backend 'gone'\n\n");
+    w.wait_for(
+        &[
+            "\"backend\":\"gone\"",
+            "\"to\":\"removed\"",
+            "\"code\":\"removed\"",
+        ],
+        WAIT,
+    );
+    d.wait_until("gone forgotten", WAIT, || {
+        !names(&d).contains(&"gone".to_string())
+    });
+    assert_eq!(
+        d.cmd("show backends gone"),
+        "ERR unknown backend 'gone'\n\n"
+    );
     d.wait_transition("new", "up", "L4OK", WAIT);
     d.wait_transition("change", "up", "L4OK", WAIT);
     assert_eq!(names(&d), ["change", "keep", "new"]);
     assert_eq!(
         d.history("change"),
-        ["unknown->up L4OK", "up->unknown restarted", "unknown->up L4OK"]
+        [
+            "unknown->up L4OK",
+            "up->unknown restarted",
+            "unknown->up L4OK"
+        ]
     );
-    assert_eq!(d.backend("change")["rise"], 2, "the new check's rise applies");
+    assert_eq!(
+        d.backend("change")["rise"],
+        2,
+        "the new check's rise applies"
+    );
     assert_eq!(d.transitions("keep"), keep_before, "keep's history moved");
     assert_eq!(d.backend_state("keep"), "up");
-    assert_eq!(weight_of(&d, "keep"), 100, "a runtime weight is lost on reload");
+    assert_eq!(
+        weight_of(&d, "keep"),
+        100,
+        "a runtime weight is lost on reload"
+    );
 
     // `config reload`: new's check changes, the rest stays.
     let change_before = d.transitions("change");
@@ -167,7 +194,10 @@ fn failed_reload_changes_nothing() {
     ] {
         d.write_config(bad);
         let check = d.cmd("config check");
-        assert!(check.starts_with("ERR ") && check.ends_with("\n\n"), "{check}");
+        assert!(
+            check.starts_with("ERR ") && check.ends_with("\n\n"),
+            "{check}"
+        );
         assert!(check.contains(want), "{check}");
         let reload = d.cmd("config reload");
         assert!(reload.starts_with("ERR "), "{reload}");
@@ -227,7 +257,10 @@ fn log_file_is_reopened_after_rotation() {
     assert!(new.contains("event=backend-transition"), "{new}");
     let old = std::fs::read_to_string(&rotated).unwrap();
     assert!(old.contains("event=running"), "{old}");
-    assert!(!old.contains("to=paused"), "written to the rotated file: {old}");
+    assert!(
+        !old.contains("to=paused"),
+        "written to the rotated file: {old}"
+    );
 
     // `log reopen` through the control socket.
     let rotated2 = d.dir.path().join("maglevd.log.2");
@@ -237,7 +270,10 @@ fn log_file_is_reopened_after_rotation() {
     assert_eq!(d.ok("set backend x resume"), "OK\n\n");
     wait_file_contains(&d.log, "backend=x from=paused to=unknown");
     let old2 = std::fs::read_to_string(&rotated2).unwrap();
-    assert!(old2.contains("to=paused") && !old2.contains("to=unknown"), "{old2}");
+    assert!(
+        old2.contains("to=paused") && !old2.contains("to=unknown"),
+        "{old2}"
+    );
 
     // The log watch sees the same records.
     let mut w = d.watch("backend log");

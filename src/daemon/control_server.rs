@@ -24,6 +24,9 @@ pub const MAX_LINE: usize = 4096;
 pub const MAX_WATCH_BACKLOG: usize = 256 * 1024;
 /// Pending output of any client (a `show` of 10k backends fits easily).
 pub const MAX_REPLY_BACKLOG: usize = 32 * 1024 * 1024;
+/// Most bytes read from one client per readiness event, so that a client
+/// streaming without pause (a 1 MiB line) cannot hold the loop.
+pub const READ_BUDGET: usize = 64 * 1024;
 /// A one-shot client must send its command within this time.
 pub const ONESHOT_IDLE: Duration = Duration::from_secs(10);
 /// An interactive (`prompt`) client may idle this long between commands.
@@ -425,7 +428,14 @@ impl ControlServer {
 /// Read what is available. Returns true when the client must be dropped.
 fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLine>) -> bool {
     let mut buf = [0u8; 4096];
+    let mut budget = READ_BUDGET;
     loop {
+        if budget == 0 {
+            // More may be waiting: the re-registration that follows every
+            // event re-arms the edge-triggered readiness, so the rest is
+            // read on a later turn, after the other clients.
+            return false;
+        }
         match c.stream.read(&mut buf) {
             Ok(0) => {
                 c.read_closed = true;
@@ -447,6 +457,7 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
                 return false;
             }
             Ok(n) => {
+                budget = budget.saturating_sub(n);
                 let Some(chunk) = buf.get(..n) else {
                     return true;
                 };
@@ -470,7 +481,7 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
                         let line = std::mem::take(&mut c.inbuf);
                         // A blank line is not a command: a one-shot client
                         // still gets to send its command after it.
-                        if !c.interactive && line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+                        if !c.interactive && is_blank(&line) {
                             continue;
                         }
                         // Enter interactive mode now rather than when the
@@ -509,6 +520,10 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
             Err(_) => return true,
         }
     }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
 }
 
 /// Whether a line is the `prompt` command (in any accepted spelling).

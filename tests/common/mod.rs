@@ -40,8 +40,13 @@ impl Drop for TempDir {
     }
 }
 
+/// The daemon under test: this build's `maglevd`, or `MAGLEVD_BIN` (e.g. a
+/// release build, to measure latency without debug-build overhead).
 pub fn maglevd_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_maglevd"))
+    std::env::var_os("MAGLEVD_BIN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_maglevd")))
 }
 
 /// A running maglevd.
@@ -105,7 +110,10 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("maglevd did not open its control socket; log:\n{}", self.log_text());
+        panic!(
+            "maglevd did not open its control socket; log:\n{}",
+            self.log_text()
+        );
     }
 
     /// Send one command, return the whole reply.
@@ -138,7 +146,9 @@ impl Daemon {
         // watcher is registered: nothing that happens after this returns
         // can be missed. Filters must therefore produce a snapshot (backend,
         // frontend) or a steady stream (log level debug while probing).
-        if w.next_line(Instant::now() + Duration::from_secs(10)).is_none() {
+        if w.next_line(Instant::now() + Duration::from_secs(10))
+            .is_none()
+        {
             panic!("watch events {args}: no first line");
         }
         w
@@ -252,7 +262,10 @@ impl Watch {
             }
             seen.push(l);
         }
-        panic!("no event with {needles:?} within {within:?}; saw:\n{}", seen.join("\n"));
+        panic!(
+            "no event with {needles:?} within {within:?}; saw:\n{}",
+            seen.join("\n")
+        );
     }
 }
 
@@ -337,7 +350,8 @@ pub fn config(body: &str) -> String {
 }
 
 /// Fast probe timing for tests.
-pub const FAST: &str = "interval: 200ms, fast-interval: 100ms, down-interval: 200ms, timeout: 300ms";
+pub const FAST: &str =
+    "interval: 200ms, fast-interval: 100ms, down-interval: 200ms, timeout: 300ms";
 
 /// A `watch events log level debug` line, parsed, when it is a log record
 /// with message `msg`.

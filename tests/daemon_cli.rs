@@ -114,6 +114,35 @@ fn daemon_refuses_to_start_on_invalid_config() {
     assert!(!dir.path().join("s.sock").exists());
 }
 
+#[test]
+fn vpp_api_flag_applies_before_validation() {
+    // With VPP enabled (the default) an IPv4 backend in a frontend needs
+    // vpp.lb.ipv4-src-address; `--vpp-api-addr ""` disables VPP, so the
+    // same file is valid.
+    let dir = TempDir::new("vppflag");
+    let p = dir.path().join("m.yaml");
+    let yaml = "maglev:\n  backends:\n    s: { address: 192.0.2.7 }\n  frontends:\n    f:\n      address: 192.0.2.8\n      pools:\n        - name: main\n          backends: { s: {} }\n";
+    std::fs::write(&p, yaml).unwrap();
+    let out = check(&p);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        text(&out.stderr).contains("vpp.lb.ipv4-src-address"),
+        "{out:?}"
+    );
+    let out = Command::new(maglevd_bin())
+        .args(["--check", "--vpp-api-addr", "", "--config"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // The harness starts the daemon with `--vpp-api-addr ""`.
+    let d = Daemon::start("vppflag", yaml, &[]);
+    assert!(d
+        .cmd("show vpp info")
+        .starts_with("ERR VPP integration is disabled"));
+    assert_eq!(d.backend_state("s"), "up");
+}
+
 fn maglevc(socket: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_maglevc"));
     c.arg("--socket")

@@ -26,7 +26,7 @@ pub const MAX_WATCH_BACKLOG: usize = 256 * 1024;
 pub const MAX_REPLY_BACKLOG: usize = 32 * 1024 * 1024;
 /// Most bytes read from one client per readiness event, so that a client
 /// streaming without pause (a 1 MiB line) cannot hold the loop.
-pub const READ_BUDGET: usize = 64 * 1024;
+pub const READ_BUDGET: usize = 16 * 1024;
 /// A one-shot client must send its command within this time.
 pub const ONESHOT_IDLE: Duration = Duration::from_secs(10);
 /// An interactive (`prompt`) client may idle this long between commands.
@@ -463,6 +463,10 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
                 };
                 if c.command_taken && !c.interactive {
                     // One-shot: anything after the command is ignored.
+                    continue;
+                }
+                if c.discarding && !chunk.contains(&b'\n') {
+                    // Still inside an over-long line: nothing to keep.
                     continue;
                 }
                 for &b in chunk {

@@ -96,7 +96,10 @@ fn interactive(socket: &PathBuf) -> ExitCode {
         if cmd == "quit" || cmd == "exit" {
             break;
         }
-        last = match run_one(socket, cmd, true) {
+        // Only a watch is cut short by stdin: for any other command, a
+        // readable stdin (the next piped command, or EOF) must not abort
+        // the reply.
+        last = match run_one(socket, cmd, is_watch(cmd)) {
             Outcome::Ok => ExitCode::SUCCESS,
             Outcome::ErrorReply => ExitCode::from(1),
             Outcome::Unreachable(e) => {
@@ -106,6 +109,17 @@ fn interactive(socket: &PathBuf) -> ExitCode {
         };
     }
     last
+}
+
+/// Whether `cmd` streams (`watch events …`, in any abbreviation).
+fn is_watch(cmd: &str) -> bool {
+    matches!(
+        vpp_maglev::control::grammar::parse(cmd),
+        Ok(vpp_maglev::control::grammar::Request {
+            command: vpp_maglev::control::grammar::Command::Watch(_),
+            ..
+        })
+    )
 }
 
 /// Send one command on a fresh connection and copy the reply to stdout.

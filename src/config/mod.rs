@@ -15,20 +15,47 @@ use std::path::Path;
 pub use error::{ConfigError, SemanticError};
 pub use model::*;
 
+/// Command-line settings that replace keys of the file *before* validation,
+/// so that rules depending on them see the value in force: the VPP source
+/// addresses are required only while VPP integration is enabled, and
+/// `--vpp-api-addr ""` disables it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// Replaces `vpp.api-socket` (empty disables VPP integration).
+    pub vpp_api_socket: Option<String>,
+}
+
 /// Reads and validates the file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, &Overrides::default())
+}
+
+/// Reads the file at `path`, applies `overrides`, validates.
+pub fn load_with(path: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_str(&text)
+    parse_str_with(&text, overrides)
 }
 
 /// Validates a YAML document held in memory.
 pub fn parse_str(text: &str) -> Result<Config, ConfigError> {
-    let document: raw::RawDocument =
+    parse_str_with(text, &Overrides::default())
+}
+
+/// Validates a YAML document held in memory, with `overrides` applied.
+pub fn parse_str_with(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+    let mut document: raw::RawDocument =
         serde_yaml::from_str(text).map_err(|error| ConfigError::Parse {
             message: error.to_string(),
         })?;
+    if let Some(api) = &overrides.vpp_api_socket {
+        document
+            .maglev
+            .vpp
+            .get_or_insert_with(Default::default)
+            .api_socket = Some(api.clone());
+    }
     validate::validate(document).map_err(|errors| ConfigError::Semantic { errors })
 }

@@ -24,6 +24,9 @@ pub const MAX_LINE: usize = 4096;
 pub const MAX_WATCH_BACKLOG: usize = 256 * 1024;
 /// Pending output of any client (a `show` of 10k backends fits easily).
 pub const MAX_REPLY_BACKLOG: usize = 32 * 1024 * 1024;
+/// Most bytes read from one client per readiness event, so that a client
+/// streaming without pause (a 1 MiB line) cannot hold the loop.
+pub const READ_BUDGET: usize = 16 * 1024;
 /// A one-shot client must send its command within this time.
 pub const ONESHOT_IDLE: Duration = Duration::from_secs(10);
 /// An interactive (`prompt`) client may idle this long between commands.
@@ -63,6 +66,9 @@ struct Client {
     deadline: Instant,
     /// Bytes of input dropped because a line was too long.
     discarding: bool,
+    /// A leading `prompt` already switched the client to interactive mode
+    /// while reading (its reply must not toggle again).
+    prompt_pending: bool,
 }
 
 impl Client {
@@ -226,6 +232,7 @@ impl ControlServer {
                             read_closed: false,
                             deadline: now + ONESHOT_IDLE,
                             discarding: false,
+                            prompt_pending: false,
                         },
                     );
                 }
@@ -290,7 +297,12 @@ impl ControlServer {
                 }
             }
             After::EnterPrompt => {
-                c.interactive = true;
+                // `prompt` toggles; a leading one was applied while reading.
+                if c.prompt_pending {
+                    c.prompt_pending = false;
+                } else {
+                    c.interactive = !c.interactive;
+                }
                 c.command_taken = false;
             }
             After::Close => c.close_when_flushed = true,
@@ -423,7 +435,14 @@ impl ControlServer {
 /// Read what is available. Returns true when the client must be dropped.
 fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLine>) -> bool {
     let mut buf = [0u8; 4096];
+    let mut budget = READ_BUDGET;
     loop {
+        if budget == 0 {
+            // More may be waiting: the re-registration that follows every
+            // event re-arms the edge-triggered readiness, so the rest is
+            // read on a later turn, after the other clients.
+            return false;
+        }
         match c.stream.read(&mut buf) {
             Ok(0) => {
                 c.read_closed = true;
@@ -445,11 +464,16 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
                 return false;
             }
             Ok(n) => {
+                budget = budget.saturating_sub(n);
                 let Some(chunk) = buf.get(..n) else {
                     return true;
                 };
                 if c.command_taken && !c.interactive {
                     // One-shot: anything after the command is ignored.
+                    continue;
+                }
+                if c.discarding && !chunk.contains(&b'\n') {
+                    // Still inside an over-long line: nothing to keep.
                     continue;
                 }
                 for &b in chunk {
@@ -466,6 +490,22 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
                             continue;
                         }
                         let line = std::mem::take(&mut c.inbuf);
+                        // A blank line is not a command: a one-shot client
+                        // still gets to send its command after it.
+                        if !c.interactive && is_blank(&line) {
+                            continue;
+                        }
+                        // Enter interactive mode now rather than when the
+                        // reply goes out, so commands pipelined behind
+                        // `prompt` (`printf 'prompt\nshow …\nquit\n'`) are
+                        // read instead of dropped as one-shot leftovers.
+                        if !c.interactive && !c.command_taken && is_prompt(&line) {
+                            c.interactive = true;
+                            c.prompt_pending = true;
+                            c.deadline = now + INTERACTIVE_IDLE;
+                            lines.push(ControlLine { client: id, line });
+                            continue;
+                        }
                         if c.interactive || !c.command_taken {
                             if !c.interactive {
                                 c.command_taken = true;
@@ -491,6 +531,18 @@ fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLin
             Err(_) => return true,
         }
     }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r'))
+}
+
+/// Whether a line is the `prompt` command (in any accepted spelling).
+fn is_prompt(line: &[u8]) -> bool {
+    std::str::from_utf8(line)
+        .ok()
+        .and_then(|t| crate::control::grammar::parse(t.trim()).ok())
+        .is_some_and(|r| matches!(r.command, crate::control::grammar::Command::Prompt))
 }
 
 /// Write what the socket takes. Returns true when the client must be dropped.

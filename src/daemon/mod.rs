@@ -123,10 +123,10 @@ fn check_only(opts: &Options) -> ExitCode {
 
 /// Load the config and apply command-line overrides of its settings.
 pub fn load_config(opts: &Options) -> Result<Config, config::ConfigError> {
-    let mut cfg = config::load(&opts.config)?;
-    if let Some(api) = &opts.vpp_api_addr {
-        cfg.vpp.api_socket = (!api.is_empty()).then(|| PathBuf::from(api));
-    }
+    let overrides = config::Overrides {
+        vpp_api_socket: opts.vpp_api_addr.clone(),
+    };
+    let mut cfg = config::load_with(&opts.config, &overrides)?;
     if let Some(stats) = &opts.vpp_stats_addr {
         cfg.vpp.stats_socket = PathBuf::from(stats);
     }

@@ -41,8 +41,13 @@ impl Drop for TempDir {
     }
 }
 
+/// The daemon under test: this build's `maglevd`, or `MAGLEVD_BIN` (e.g. a
+/// release build, to measure latency without debug-build overhead).
 pub fn maglevd_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_maglevd"))
+    std::env::var_os("MAGLEVD_BIN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_maglevd")))
 }
 
 /// A running maglevd.
@@ -135,9 +140,19 @@ impl Daemon {
         let mut s = UnixStream::connect(&self.socket).expect("connect control socket");
         s.write_all(format!("watch events {args}\n").as_bytes())
             .unwrap();
-        Watch {
+        let mut w = Watch {
             reader: BufReader::new(s),
+        };
+        // The first line (a snapshot event, or any live record) proves the
+        // watcher is registered: nothing that happens after this returns
+        // can be missed. Filters must therefore produce a snapshot (backend,
+        // frontend) or a steady stream (log level debug while probing).
+        if w.next_line(Instant::now() + Duration::from_secs(10))
+            .is_none()
+        {
+            panic!("watch events {args}: no first line");
         }
+        w
     }
 
     /// Current state of a backend, from `json show backends NAME`.
@@ -253,6 +268,97 @@ impl Watch {
             seen.join("\n")
         );
     }
+}
+
+/// Parse the JSON document of a `json ...` reply (its first line).
+pub fn parse_json(reply: &str) -> serde_json::Value {
+    let first = reply.lines().next().unwrap_or("");
+    serde_json::from_str(first).unwrap_or_else(|e| panic!("bad JSON ({e}): {reply}"))
+}
+
+impl Daemon {
+    /// `json <line>`, parsed; panics on an error reply.
+    pub fn json(&self, line: &str) -> serde_json::Value {
+        parse_json(&self.ok(&format!("json {line}")))
+    }
+
+    /// `json show backends NAME`.
+    pub fn backend(&self, name: &str) -> serde_json::Value {
+        self.json(&format!("show backends {name}"))
+    }
+
+    /// A backend's transitions, newest first, as (from, to, code, time).
+    pub fn transitions(&self, name: &str) -> Vec<[String; 4]> {
+        let b = self.backend(name);
+        b["transitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| ["from", "to", "code", "time"].map(|k| t[k].as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    /// Same as `transitions` without the times.
+    pub fn history(&self, name: &str) -> Vec<String> {
+        self.transitions(name)
+            .into_iter()
+            .map(|[f, t, c, _]| format!("{f}->{t} {c}"))
+            .collect()
+    }
+
+    /// Wait until `cond` holds: checked once, then again after every event
+    /// of the daemon (transitions and debug log records such as each probe
+    /// result). The daemon's own `control-command` records, caused by the
+    /// checks themselves, do not count as a reason to look again.
+    pub fn wait_until(&self, what: &str, within: Duration, mut cond: impl FnMut() -> bool) {
+        let mut w = self.watch("backend frontend log level debug");
+        let deadline = Instant::now() + within;
+        loop {
+            if cond() {
+                return;
+            }
+            loop {
+                match w.next_line(deadline) {
+                    None => panic!(
+                        "timed out after {within:?} waiting for {what}; log tail:\n{}",
+                        self.log_tail(30)
+                    ),
+                    Some(l) if l.contains("\"control-command\"") => continue,
+                    Some(_) => break,
+                }
+            }
+        }
+    }
+
+    /// Wait until `backend` is `state` and its newest transition has `code`.
+    pub fn wait_transition(&self, backend: &str, to: &str, code: &str, within: Duration) {
+        self.wait_until(&format!("{backend} -> {to} ({code})"), within, || {
+            let t = self.transitions(backend);
+            t.first().is_some_and(|t| t[1] == to && t[2] == code)
+        });
+    }
+
+    /// Replace the config file on disk (the daemon sees it on reload).
+    pub fn write_config(&self, yaml: &str) {
+        std::fs::write(&self.config, yaml).unwrap();
+    }
+}
+
+/// A config document: `body` holds the sections under `maglev:` (indented
+/// by two spaces); VPP integration is disabled.
+pub fn config(body: &str) -> String {
+    format!("maglev:\n  vpp: {{ api-socket: \"\" }}\n{body}")
+}
+
+/// Fast probe timing for tests.
+pub const FAST: &str =
+    "interval: 200ms, fast-interval: 100ms, down-interval: 200ms, timeout: 300ms";
+
+/// A `watch events log level debug` line, parsed, when it is a log record
+/// with message `msg`.
+pub fn log_event(line: &str, msg: &str) -> Option<serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    (v["type"] == "log" && v["msg"] == msg).then_some(v)
 }
 
 pub fn is_error(reply: &str) -> bool {

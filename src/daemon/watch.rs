@@ -98,13 +98,16 @@ impl Watchers {
             return true;
         }
         if !control.push_watch(registry, client, &render::event_line(ev)) {
+            // Dropped (too slow): it may have been the one asking for debug logs.
             self.by_client.remove(&client);
+            self.update_capture_level();
             return false;
         }
         if let Some(r) = w.remaining.as_mut() {
             *r = r.saturating_sub(1);
             if *r == 0 {
                 self.by_client.remove(&client);
+                self.update_capture_level();
                 control.end_watch(registry, client, now);
                 return false;
             }

@@ -15,13 +15,12 @@ use std::time::{Duration, Instant};
 use mio::{Registry, Token};
 
 use crate::config::{Backend, CheckType, Config, HealthCheck};
-use crate::health::schedule::{self, Intervals, Rng, FIRST_PROBE_WINDOW, STATIC_REAFFIRM};
+use crate::health::schedule::{self, Intervals, Rng, STATIC_REAFFIRM};
 use crate::health::{Action, ActionError, BackendHealth, Code, ProbeResult, State, Transition};
 use crate::probe::{IcmpEngine, PreparedCheck, Probe, ProbeTarget, SocketFactory};
 use crate::probe_stats::ProbeStats;
 use crate::timer::{LatencyHistogram, TimerHeap};
 
-use super::reload::{BackendPlan, BackendReload};
 use super::tokens::{self, TimerKey};
 
 /// A health check prepared for probing (request bytes, TLS config, regex
@@ -211,189 +210,11 @@ impl Checker {
             .filter(|s| s.inflight.is_some())
             .count()
     }
+}
 
-    /// Apply a reload plan (or the initial load, where every backend is
-    /// `Add`). New and restarted backends get their first probe spread over
-    /// min(interval, 1 s).
-    pub fn apply_reload(
-        &mut self,
-        cfg: &Config,
-        plan: &BTreeMap<String, BackendReload>,
-        registry: &Registry,
-        timers: &mut TimerHeap<TimerKey>,
-        now: Instant,
-        out: &mut Vec<BackendTransition>,
-    ) -> Result<(), CheckBuildError> {
-        self.checks = build_checks(cfg)?;
-        if self.sockets.netns() != cfg.healthchecker.netns.as_deref() {
-            // ICMP sockets live in the namespace they were created in.
-            self.icmp.close(registry);
-            self.sockets = SocketFactory::new(cfg.healthchecker.netns.as_deref());
-        }
-        let now_ms = unix_ms();
-        let history = cfg.healthchecker.transition_history;
-        let starting: Vec<&String> = plan
-            .iter()
-            .filter(|(_, r)| matches!(r.plan, BackendPlan::Add | BackendPlan::Restart(_)))
-            .map(|(n, _)| n)
-            .collect();
-        let count = starting.len();
-        let mut start_index = 0usize;
-        for (name, r) in plan {
-            match &r.plan {
-                BackendPlan::Remove => {
-                    if let Some(i) = self.by_name.remove(name) {
-                        if let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) {
-                            self.cancel(&mut slot, i);
-                            if let Ok(Some(t)) = slot.health.remove(now_ms) {
-                                out.push(BackendTransition {
-                                    backend: name.clone(),
-                                    transition: t,
-                                    detail: "removed from config".into(),
-                                });
-                            }
-                        }
-                        self.free.push(i);
-                    }
-                }
-                BackendPlan::Add => {
-                    let Some(b) = cfg.backends.get(name) else {
-                        continue;
-                    };
-                    let check = b
-                        .healthcheck
-                        .as_ref()
-                        .and_then(|c| self.checks.get(c))
-                        .cloned();
-                    let (rise, fall) = check
-                        .as_ref()
-                        .map(|c| (c.check.rise, c.check.fall))
-                        .unwrap_or((1, 1));
-                    let target = target_for(name, check.as_ref(), b)?;
-                    let slot = BackendSlot {
-                        name: name.clone(),
-                        backend: b.clone(),
-                        check,
-                        target,
-                        health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
-                        gen: 0,
-                        inflight: None,
-                        last: None,
-                        stats: ProbeStats::default(),
-                        transition_counts: Vec::new(),
-                    };
-                    let i = match self.free.pop() {
-                        Some(i) => {
-                            if let Some(s) = self.slots.get_mut(i) {
-                                *s = Some(slot);
-                            }
-                            i
-                        }
-                        None => {
-                            self.slots.push(Some(slot));
-                            self.slots.len() - 1
-                        }
-                    };
-                    self.by_name.insert(name.clone(), i);
-                    self.schedule_first(i, start_index, count, timers, now);
-                    start_index += 1;
-                }
-                BackendPlan::Keep | BackendPlan::Restart(_) => {
-                    let Some(&i) = self.by_name.get(name) else {
-                        continue;
-                    };
-                    let Some(b) = cfg.backends.get(name) else {
-                        continue;
-                    };
-                    let check = b
-                        .healthcheck
-                        .as_ref()
-                        .and_then(|c| self.checks.get(c))
-                        .cloned();
-                    let target = target_for(name, check.as_ref(), b)?;
-                    let restart = matches!(r.plan, BackendPlan::Restart(_));
-                    let mut cancel_needed = false;
-                    if let Some(Some(slot)) = self.slots.get_mut(i) {
-                        slot.backend = b.clone();
-                        slot.check = check;
-                        slot.target = target;
-                        slot.health.set_history_cap(history);
-                        if restart {
-                            cancel_needed = true;
-                        }
-                    }
-                    if cancel_needed {
-                        if let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) {
-                            self.cancel(&mut slot, i);
-                            let (rise, fall) = slot
-                                .check
-                                .as_ref()
-                                .map(|c| (c.check.rise, c.check.fall))
-                                .unwrap_or((1, 1));
-                            if let Ok(Some(t)) = slot.health.restart(rise, fall, now_ms) {
-                                out.push(BackendTransition {
-                                    backend: name.clone(),
-                                    transition: t,
-                                    detail: match &r.plan {
-                                        BackendPlan::Restart(reason) => reason.as_str().into(),
-                                        _ => String::new(),
-                                    },
-                                });
-                            }
-                            if let Some(s) = self.slots.get_mut(i) {
-                                *s = Some(slot);
-                            }
-                        }
-                        self.schedule_first(i, start_index, count, timers, now);
-                        start_index += 1;
-                    }
-                }
-            }
-            if let Some(enabled) = r.enabled_changed {
-                let action = if enabled {
-                    Action::Enable
-                } else {
-                    Action::Disable
-                };
-                let _ = self.operator(name, action, timers, now, out);
-            }
-        }
-        Ok(())
-    }
+mod reload;
 
-    fn schedule_first(
-        &mut self,
-        i: usize,
-        index: usize,
-        count: usize,
-        timers: &mut TimerHeap<TimerKey>,
-        now: Instant,
-    ) {
-        let Some(Some(slot)) = self.slots.get_mut(i) else {
-            return;
-        };
-        if !slot.health.state().is_probing() {
-            return;
-        }
-        slot.gen = slot.gen.wrapping_add(1);
-        let delay = match &slot.check {
-            // Static backends resolve at once.
-            None => Duration::ZERO,
-            Some(c) => schedule::first_probe_offset(
-                index,
-                count,
-                c.intervals.interval.min(FIRST_PROBE_WINDOW),
-            ),
-        };
-        timers.schedule(
-            now + delay,
-            TimerKey::Probe {
-                slot: i as u32,
-                gen: slot.gen,
-            },
-        );
-    }
-
+impl Checker {
     /// Stop whatever the slot has in flight and invalidate its timers.
     fn cancel(&mut self, slot: &mut BackendSlot, i: usize) {
         match slot.inflight.take() {

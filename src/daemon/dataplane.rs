@@ -11,7 +11,7 @@
 //! and repairs drift). Plans are applied to the cache when sent; any failed
 //! call invalidates the cache, and the next sync re-reads VPP first.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -120,6 +120,10 @@ pub struct Dataplane {
     forced: BTreeMap<VipKey, BTreeSet<IpAddr>>,
     ops: HashMap<u64, ops::Op>,
     next_op: u64,
+    /// The plan being executed (its calls go out one at a time).
+    exec_running: Option<u64>,
+    /// Operations held back behind `exec_running`, in order.
+    deferred: VecDeque<(u64, Vec<Request>)>,
     full_busy: bool,
     queued_full: Option<FullSync>,
     /// Frontends whose VIP sync waits for a running full sync.
@@ -153,6 +157,8 @@ impl Dataplane {
             forced: BTreeMap::new(),
             ops: HashMap::new(),
             next_op: 1,
+            exec_running: None,
+            deferred: VecDeque::new(),
             full_busy: false,
             queued_full: None,
             dirty: BTreeSet::new(),
@@ -244,6 +250,8 @@ impl Dataplane {
         self.flushed.clear();
         self.ping_outstanding = false;
         self.full_busy = false;
+        self.exec_running = None;
+        self.deferred.clear();
         for (_, op) in self.ops.drain() {
             for client in op.reply_to() {
                 ctx.replies
@@ -481,26 +489,82 @@ impl Dataplane {
         self.on_frontend_event(ctx, frontend);
     }
 
-    /// Queue requests as one operation and flush the socket once.
+    /// Queue requests as one operation and flush the socket once. While a
+    /// plan executes (one call at a time), every other operation but a ping
+    /// is held back behind it: VPP must see requests in the order they were
+    /// planned, and a read must not observe half a plan.
     fn send_op(&mut self, ctx: &mut Ctx<'_>, op: ops::Op, requests: Vec<Request>) -> Option<u64> {
-        let conn = self.conn.as_mut()?;
+        self.conn.as_ref()?;
         let id = self.next_op;
         self.next_op += 1;
+        let is_exec = matches!(op, ops::Op::Exec { .. });
+        if self.exec_running.is_some() && !matches!(op, ops::Op::Ping) {
+            self.ops.insert(id, op);
+            self.deferred.push_back((id, requests));
+            return Some(id);
+        }
+        if !self.queue_requests(ctx, id, 0, &requests) {
+            return None;
+        }
+        self.ops.insert(id, op);
+        if is_exec {
+            self.exec_running = Some(id);
+        }
+        self.flush_conn(ctx).then_some(id)
+    }
+
+    /// Send the `index`-th request of the running plan `id`.
+    fn send_more(&mut self, ctx: &mut Ctx<'_>, id: u64, index: usize, req: &Request) {
+        if !self.queue_requests(ctx, id, index, std::slice::from_ref(req)) {
+            self.disconnect(ctx, &"queueing a request failed");
+            return;
+        }
+        self.flush_conn(ctx);
+    }
+
+    /// The running plan completed: send what was held back, in order, up to
+    /// and including the next plan.
+    fn exec_finished(&mut self, ctx: &mut Ctx<'_>) {
+        self.exec_running = None;
+        while self.exec_running.is_none() {
+            let Some((id, requests)) = self.deferred.pop_front() else {
+                break;
+            };
+            if !self.queue_requests(ctx, id, 0, &requests) {
+                self.disconnect(ctx, &"queueing a request failed");
+                return;
+            }
+            if matches!(self.ops.get(&id), Some(ops::Op::Exec { .. })) {
+                self.exec_running = Some(id);
+            }
+        }
+        self.flush_conn(ctx);
+    }
+
+    /// Queue requests tagged `(id, first_index + i)`; false if the session
+    /// refused one.
+    fn queue_requests(&mut self, ctx: &mut Ctx<'_>, id: u64, first_index: usize, requests: &[Request]) -> bool {
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
         for (i, req) in requests.iter().enumerate() {
-            let tag = (id << 24) | i as u64;
+            let tag = (id << 24) | (first_index + i) as u64;
             self.counters.count_api(req.message(), "send", true);
             logev!(Level::Debug, "vpp-api-send", msg = req.message(), tag = tag);
             if let Err(e) = conn.queue(tag, req, ctx.now) {
                 logev!(Level::Warn, "vpp-api-send-failed", msg = req.message(), error = e);
-                return None;
+                return false;
             }
         }
-        self.ops.insert(id, op);
+        true
+    }
+
+    fn flush_conn(&mut self, ctx: &mut Ctx<'_>) -> bool {
         if let Some(Err(e)) = self.conn.as_mut().map(|c| c.flush(ctx.registry)) {
             self.fail(ctx, e);
-            return None;
+            return false;
         }
         self.schedule_deadline(ctx);
-        Some(id)
+        true
     }
 }

@@ -204,3 +204,42 @@ pub fn vpp_section(sim: &SimHandle, lb_extra: &str) -> String {
 pub fn start_daemon(tag: &str, sim: &SimHandle, yaml: &str) -> Daemon {
     Daemon::start(tag, yaml, &["--vpp-api-addr", sim.socket_path().to_str().unwrap()])
 }
+
+/// Waits until `pred` holds, checking again on every line the daemon logs.
+pub fn wait_until(d: &Daemon, within: Duration, what: &str, mut pred: impl FnMut() -> bool) {
+    let mut w = watch_ready(d, "log level debug");
+    let deadline = Instant::now() + within;
+    while !pred() {
+        if w.next_line(deadline).is_none() && !pred() {
+            panic!("{what}: not within {within:?}; log tail:\n{}", d.log_tail(40));
+        }
+    }
+}
+
+/// Waits for a log event with `fields` (key, value), whether it was logged
+/// before `w` was opened (it is then in the log file) or comes later.
+pub fn wait_logged(d: &Daemon, w: &mut Watch, event: &str, fields: &[(&str, &str)], within: Duration) -> String {
+    let in_file = || {
+        d.log_text()
+            .lines()
+            .find(|l| {
+                l.contains(&format!(" event={event} "))
+                    && fields.iter().all(|(k, v)| l.contains(&format!(" {k}={v}")))
+            })
+            .map(str::to_string)
+    };
+    if let Some(l) = in_file() {
+        return l;
+    }
+    let json: Vec<String> = std::iter::once(format!("\"msg\":\"{event}\""))
+        .chain(fields.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")))
+        .collect();
+    let needles: Vec<&str> = json.iter().map(String::as_str).collect();
+    let deadline = Instant::now() + within;
+    while let Some(l) = w.next_line(deadline) {
+        if needles.iter().all(|n| l.contains(n)) {
+            return l;
+        }
+    }
+    in_file().unwrap_or_else(|| panic!("no {event} {fields:?} within {within:?}; log tail:\n{}", d.log_tail(40)))
+}

@@ -32,10 +32,19 @@ pub(super) enum Op {
         scope: &'static str,
         trigger: &'static str,
         calls: Vec<LbCall>,
-        results: Vec<Option<i32>>,
-        remaining: usize,
+        results: Vec<CallResult>,
         reply_to: Vec<u64>,
     },
+}
+
+/// Outcome of one call of a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CallResult {
+    Pending,
+    /// VPP's retval; `i32::MIN` for no reply (timeout).
+    Done(i32),
+    /// Not sent: an earlier call of the same VIP failed.
+    Skipped,
 }
 
 impl Op {
@@ -176,6 +185,7 @@ impl Dataplane {
         let Some(mut op) = self.ops.remove(&id) else {
             return;
         };
+        let mut send_next = None;
         let done = match &mut op {
             Op::Startup { version, pid } => {
                 match response {
@@ -236,22 +246,23 @@ impl Dataplane {
                 }
                 index + 1 == READ_REQUESTS
             }
-            Op::Exec {
-                results, remaining, ..
-            } => {
+            Op::Exec { calls, results, .. } => {
                 let retval = match response {
                     Response::Retval(r) => r,
                     _ => i32::MIN,
                 };
                 if let Some(slot) = results.get_mut(index) {
-                    *slot = Some(retval);
+                    *slot = CallResult::Done(retval);
                 }
-                *remaining = remaining.saturating_sub(1);
-                *remaining == 0
+                send_next = next_call(calls, results, index);
+                send_next.is_none()
             }
         };
         if !done {
             self.ops.insert(id, op);
+            if let Some((next, request)) = send_next {
+                self.send_more(ctx, id, next, &request);
+            }
             return;
         }
         match op {
@@ -276,7 +287,10 @@ impl Dataplane {
                 results,
                 reply_to,
                 ..
-            } => self.on_exec_done(ctx, scope, trigger, &calls, &results, reply_to),
+            } => {
+                self.exec_finished(ctx);
+                self.on_exec_done(ctx, scope, trigger, &calls, &results, reply_to)
+            }
             _ => {}
         }
     }
@@ -500,7 +514,9 @@ impl Dataplane {
             self.apply_to_cache(call);
             self.flushed.record(call, desired.get(call.key()));
         }
-        let requests: Vec<Request> = calls.iter().cloned().map(Request::Lb).collect();
+        // One call at a time: a failed call aborts the rest of its VIP's
+        // sync (spec/dataplane.md §5), which needs its reply first.
+        let first = vec![Request::Lb(calls[0].clone())];
         let n = calls.len();
         let sent = self.send_op(
             ctx,
@@ -508,11 +524,10 @@ impl Dataplane {
                 scope,
                 trigger,
                 calls,
-                results: vec![None; n],
-                remaining: n,
+                results: vec![CallResult::Pending; n],
                 reply_to: reply_to.clone(),
             },
-            requests,
+            first,
         );
         if sent.is_none() {
             self.cache_valid = false;
@@ -565,7 +580,7 @@ impl Dataplane {
         scope: &'static str,
         trigger: &'static str,
         calls: &[LbCall],
-        results: &[Option<i32>],
+        results: &[CallResult],
         reply_to: Vec<u64>,
     ) {
         let mut changes = ChangeCounts::default();
@@ -573,13 +588,17 @@ impl Dataplane {
         let mut errors = 0u64;
         for (call, result) in calls.iter().zip(results) {
             match result {
-                Some(0) => changes.add(call),
-                other => {
+                CallResult::Done(0) => changes.add(call),
+                CallResult::Skipped => {}
+                CallResult::Pending | CallResult::Done(_) => {
                     // Later calls of a VIP whose earlier call failed usually
                     // fail as a consequence: report the first only.
                     if failed_vips.insert(*call.key()) {
                         errors += 1;
-                        let retval = other.unwrap_or(i32::MIN);
+                        let retval = match result {
+                            CallResult::Done(r) => *r,
+                            _ => i32::MIN,
+                        };
                         logev!(
                             Level::Error,
                             if trigger == "event" {
@@ -784,6 +803,26 @@ impl Dataplane {
             v
         })
     }
+}
+
+/// After call `done` of a plan completed: the next call to send (marking
+/// calls of VIPs with a failed call as skipped), or `None` when finished.
+fn next_call(calls: &[LbCall], results: &mut [CallResult], done: usize) -> Option<(usize, Request)> {
+    let failed: BTreeSet<VipKey> = calls
+        .iter()
+        .zip(results.iter())
+        .filter(|(_, r)| matches!(r, CallResult::Done(v) if *v != 0))
+        .map(|(c, _)| *c.key())
+        .collect();
+    for (i, call) in calls.iter().enumerate().skip(done + 1) {
+        let slot = results.get_mut(i)?;
+        if failed.contains(call.key()) {
+            *slot = CallResult::Skipped;
+        } else {
+            return Some((i, Request::Lb(call.clone())));
+        }
+    }
+    None
 }
 
 fn protocol_name(p: u8) -> String {

@@ -10,6 +10,9 @@
 //! maglevd is VPP's only lb writer, and the periodic full sync re-reads VPP
 //! and repairs drift). Plans are applied to the cache when sent; any failed
 //! call invalidates the cache, and the next sync re-reads VPP first.
+//! A plan goes out one call at a time so that a failed call can abort the
+//! rest of its VIP's sync; other operations (reads, later plans) wait
+//! behind it, keeping VPP's view of the request order the planned one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -203,7 +206,13 @@ impl Dataplane {
             return;
         };
         self.gen = self.gen.wrapping_add(1);
-        match Connection::connect(&path, ctx.registry, tokens::VPP_API, ctx.now, REQUEST_TIMEOUT) {
+        match Connection::connect(
+            &path,
+            ctx.registry,
+            tokens::VPP_API,
+            ctx.now,
+            REQUEST_TIMEOUT,
+        ) {
             Ok(c) => {
                 self.conn = Some(c);
                 self.link = Link::Handshaking;
@@ -224,8 +233,10 @@ impl Dataplane {
 
     fn schedule_reconnect(&mut self, ctx: &mut Ctx<'_>) {
         self.link = Link::Down;
-        ctx.timers
-            .schedule(ctx.now + self.backoff, TimerKey::VppReconnect { gen: self.gen });
+        ctx.timers.schedule(
+            ctx.now + self.backoff,
+            TimerKey::VppReconnect { gen: self.gen },
+        );
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
     }
 
@@ -254,14 +265,18 @@ impl Dataplane {
         self.deferred.clear();
         for (_, op) in self.ops.drain() {
             for client in op.reply_to() {
-                ctx.replies
-                    .push((client, crate::control::render::reply_err("VPP disconnected")));
+                ctx.replies.push((
+                    client,
+                    crate::control::render::reply_err("VPP disconnected"),
+                ));
             }
         }
         if let Some(q) = self.queued_full.take() {
             for client in q.reply_to {
-                ctx.replies
-                    .push((client, crate::control::render::reply_err("VPP disconnected")));
+                ctx.replies.push((
+                    client,
+                    crate::control::render::reply_err("VPP disconnected"),
+                ));
             }
         }
         self.gen = self.gen.wrapping_add(1);
@@ -392,7 +407,11 @@ impl Dataplane {
             }
         }
         if actions.finished {
-            logev!(Level::Info, "vpp-lb-warmup-done", elapsed_ms = elapsed.as_millis());
+            logev!(
+                Level::Info,
+                "vpp-lb-warmup-done",
+                elapsed_ms = elapsed.as_millis()
+            );
             self.request_full(ctx, Trigger::WarmupEnd, None, None);
             self.sync_gen = self.sync_gen.wrapping_add(1);
             self.schedule_periodic(ctx);
@@ -453,7 +472,8 @@ impl Dataplane {
         if !self.enabled() {
             return;
         }
-        self.flushed.retain_vips(&desired::all(ctx.cfg, ctx.checker));
+        self.flushed
+            .retain_vips(&desired::all(ctx.cfg, ctx.checker));
         self.push_conf_if_changed(ctx);
         self.sync_gen = self.sync_gen.wrapping_add(1);
         self.schedule_periodic(ctx);
@@ -479,7 +499,10 @@ impl Dataplane {
             return;
         }
         if flush {
-            if let (Some(f), Some(b)) = (ctx.cfg.frontends.get(frontend), ctx.cfg.backends.get(backend)) {
+            if let (Some(f), Some(b)) = (
+                ctx.cfg.frontends.get(frontend),
+                ctx.cfg.backends.get(backend),
+            ) {
                 self.forced
                     .entry(desired::vip_key(f))
                     .or_default()
@@ -543,7 +566,13 @@ impl Dataplane {
 
     /// Queue requests tagged `(id, first_index + i)`; false if the session
     /// refused one.
-    fn queue_requests(&mut self, ctx: &mut Ctx<'_>, id: u64, first_index: usize, requests: &[Request]) -> bool {
+    fn queue_requests(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: u64,
+        first_index: usize,
+        requests: &[Request],
+    ) -> bool {
         let Some(conn) = self.conn.as_mut() else {
             return false;
         };
@@ -552,7 +581,12 @@ impl Dataplane {
             self.counters.count_api(req.message(), "send", true);
             logev!(Level::Debug, "vpp-api-send", msg = req.message(), tag = tag);
             if let Err(e) = conn.queue(tag, req, ctx.now) {
-                logev!(Level::Warn, "vpp-api-send-failed", msg = req.message(), error = e);
+                logev!(
+                    Level::Warn,
+                    "vpp-api-send-failed",
+                    msg = req.message(),
+                    error = e
+                );
                 return false;
             }
         }

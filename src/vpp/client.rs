@@ -73,8 +73,16 @@ impl Connection {
     }
 
     /// Queue a request and write what the socket takes.
-    pub fn send(&mut self, registry: &Registry, tag: u64, req: &Request, now: Instant) -> Result<(), ConnError> {
-        self.session.send(tag, req, now).map_err(ConnError::Session)?;
+    pub fn send(
+        &mut self,
+        registry: &Registry,
+        tag: u64,
+        req: &Request,
+        now: Instant,
+    ) -> Result<(), ConnError> {
+        self.session
+            .send(tag, req, now)
+            .map_err(ConnError::Session)?;
         self.flush(registry)
     }
 

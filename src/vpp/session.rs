@@ -23,7 +23,9 @@ use super::wire::memclnt::{
 use super::wire::table::names;
 use super::wire::vlib::{CliInband, CliInbandReply};
 use super::wire::vpe::{ShowVersion, ShowVersionReply};
-use super::wire::{FrameReader, Message, MessageTable, MissingMessages, MsgIds, Prefix, RetvalReply, WireError};
+use super::wire::{
+    FrameReader, Message, MessageTable, MissingMessages, MsgIds, Prefix, RetvalReply, WireError,
+};
 
 /// Name we register with VPP (visible in `show api clients`).
 pub const CLIENT_NAME: &str = "vpp-maglev";
@@ -67,12 +69,20 @@ impl Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     Retval(i32),
-    Ping { vpe_pid: u32 },
+    Ping {
+        vpe_pid: u32,
+    },
     Version(ShowVersionReply),
-    Cli { retval: i32, text: String },
+    Cli {
+        retval: i32,
+        text: String,
+    },
     VipDump(Vec<LbVipDetails>),
     AsDump(Vec<LbAsV2Details>),
-    Route { retval: i32, stats_index: u32 },
+    Route {
+        retval: i32,
+        stats_index: u32,
+    },
     /// No reply within the deadline.
     TimedOut,
 }
@@ -81,7 +91,9 @@ impl Response {
     /// Success as VPP reports it (`retval` 0), for counters.
     pub fn ok(&self) -> bool {
         match self {
-            Response::Retval(r) | Response::Cli { retval: r, .. } | Response::Route { retval: r, .. } => *r == 0,
+            Response::Retval(r)
+            | Response::Cli { retval: r, .. }
+            | Response::Route { retval: r, .. } => *r == 0,
             Response::Version(v) => v.retval == 0,
             Response::TimedOut => false,
             _ => true,
@@ -94,7 +106,11 @@ impl Response {
 pub enum SessionEvent {
     /// Handshake done: requests may be sent.
     Ready { client_index: u32, table_len: usize },
-    Completed { tag: u64, message: &'static str, response: Response },
+    Completed {
+        tag: u64,
+        message: &'static str,
+        response: Response,
+    },
 }
 
 /// Why a session cannot go on (the connection must be dropped).
@@ -127,7 +143,9 @@ enum Expect {
     VipDetails(Vec<LbVipDetails>),
     AsDetails(Vec<LbAsV2Details>),
     /// The control_ping closing the dump sent under `dump_context`.
-    DumpEnd { dump_context: u32 },
+    DumpEnd {
+        dump_context: u32,
+    },
 }
 
 struct Pending {
@@ -222,11 +240,19 @@ impl Session {
         let message = req.message();
         let expect = match req {
             Request::Ping => {
-                ControlPing { client_index: ci, context }.emit_frame(ids.control_ping, &mut self.out);
+                ControlPing {
+                    client_index: ci,
+                    context,
+                }
+                .emit_frame(ids.control_ping, &mut self.out);
                 Expect::Ping
             }
             Request::ShowVersion => {
-                ShowVersion { client_index: ci, context }.emit_frame(ids.show_version, &mut self.out);
+                ShowVersion {
+                    client_index: ci,
+                    context,
+                }
+                .emit_frame(ids.show_version, &mut self.out);
                 Expect::Version
             }
             Request::Cli(cmd) => {
@@ -273,15 +299,34 @@ impl Session {
                 Expect::Route
             }
         };
-        self.pending.insert(context, Pending { tag, message, expect });
+        self.pending.insert(
+            context,
+            Pending {
+                tag,
+                message,
+                expect,
+            },
+        );
         self.deadlines.push_back((now + self.timeout, context));
         Ok(())
     }
 
     /// Send the `control_ping` that ends a dump.
-    fn close_dump(&mut self, dump_context: u32, ci: u32, ids: &MsgIds, tag: u64, message: &'static str, now: Instant) {
+    fn close_dump(
+        &mut self,
+        dump_context: u32,
+        ci: u32,
+        ids: &MsgIds,
+        tag: u64,
+        message: &'static str,
+        now: Instant,
+    ) {
         let context = self.context();
-        ControlPing { client_index: ci, context }.emit_frame(ids.control_ping, &mut self.out);
+        ControlPing {
+            client_index: ci,
+            context,
+        }
+        .emit_frame(ids.control_ping, &mut self.out);
         self.pending.insert(
             context,
             Pending {
@@ -294,7 +339,11 @@ impl Session {
     }
 
     /// Feed bytes read from the socket.
-    pub fn on_bytes(&mut self, bytes: &[u8], events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+    pub fn on_bytes(
+        &mut self,
+        bytes: &[u8],
+        events: &mut Vec<SessionEvent>,
+    ) -> Result<(), SessionError> {
         self.reader.push(bytes);
         while let Some(frame) = self.reader.next_frame() {
             let frame = frame.map_err(SessionError::Wire)?;
@@ -303,7 +352,11 @@ impl Session {
         Ok(())
     }
 
-    fn on_frame(&mut self, body: &[u8], events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+    fn on_frame(
+        &mut self,
+        body: &[u8],
+        events: &mut Vec<SessionEvent>,
+    ) -> Result<(), SessionError> {
         let id = super::wire::frame::body_msg_id(body).map_err(SessionError::Wire)?;
         let ids = match self.phase {
             Phase::Handshaking { context } => {
@@ -448,7 +501,11 @@ impl Session {
 
     /// Fail every request whose deadline passed. A handshake that times out
     /// is reported as an error (the connection is useless).
-    pub fn expire(&mut self, now: Instant, events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+    pub fn expire(
+        &mut self,
+        now: Instant,
+        events: &mut Vec<SessionEvent>,
+    ) -> Result<(), SessionError> {
         while let Some(&(at, ctx)) = self.deadlines.front() {
             if at > now {
                 break;
@@ -519,7 +576,12 @@ fn emit_call(call: &LbCall, ci: u32, context: u32, ids: &MsgIds, out: &mut Vec<u
             is_flush: *flush,
         }
         .emit_frame(ids.lb_add_del_as_v2, out),
-        LbCall::SetWeight { key, addr, weight, flush } => LbAsSetWeight {
+        LbCall::SetWeight {
+            key,
+            addr,
+            weight,
+            flush,
+        } => LbAsSetWeight {
             client_index: ci,
             context,
             pfx: pfx(key),
@@ -533,7 +595,14 @@ fn emit_call(call: &LbCall, ci: u32, context: u32, ids: &MsgIds, out: &mut Vec<u
     }
 }
 
-fn vip_message(ci: u32, context: u32, key: &VipKey, encap: LbEncapType, sticky: bool, is_del: bool) -> LbAddDelVipV2 {
+fn vip_message(
+    ci: u32,
+    context: u32,
+    key: &VipKey,
+    encap: LbEncapType,
+    sticky: bool,
+    is_del: bool,
+) -> LbAddDelVipV2 {
     LbAddDelVipV2 {
         client_index: ci,
         context,
@@ -560,7 +629,10 @@ mod tests {
     fn reply_table() -> Vec<MessageTableEntry> {
         // Real ids of the captured build for what we use, plus one more.
         let mut out = Vec::new();
-        for (i, key) in crate::vpp::wire::table::REQUIRED_MESSAGES.iter().enumerate() {
+        for (i, key) in crate::vpp::wire::table::REQUIRED_MESSAGES
+            .iter()
+            .enumerate()
+        {
             out.push(MessageTableEntry {
                 index: 100 + i as u16,
                 name: key.to_string(),
@@ -619,7 +691,10 @@ mod tests {
         assert_eq!(sent.len(), 2);
         let a = ControlPing::parse(&sent[0]).unwrap();
         let b = ControlPing::parse(&sent[1]).unwrap();
-        assert_eq!(u16::from_be_bytes([sent[0][0], sent[0][1]]), ids.control_ping);
+        assert_eq!(
+            u16::from_be_bytes([sent[0][0], sent[0][1]]),
+            ids.control_ping
+        );
         assert_eq!(a.client_index, 0x8000_0001);
         assert_ne!(a.context, b.context);
         // Replies out of order still find their tags.
@@ -644,7 +719,10 @@ mod tests {
             .collect();
         assert_eq!(
             tags,
-            vec![(8, Response::Ping { vpe_pid: 2 }), (7, Response::Ping { vpe_pid: 1 })]
+            vec![
+                (8, Response::Ping { vpe_pid: 2 }),
+                (7, Response::Ping { vpe_pid: 1 })
+            ]
         );
     }
 
@@ -710,16 +788,25 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert!(matches!(
             &events[0],
-            SessionEvent::Completed { tag: 2, response: Response::Retval(-6), .. }
+            SessionEvent::Completed {
+                tag: 2,
+                response: Response::Retval(-6),
+                ..
+            }
         ));
         assert!(s.next_deadline().is_some());
         let mut events = Vec::new();
-        s.expire(now + Duration::from_millis(500), &mut events).unwrap();
+        s.expire(now + Duration::from_millis(500), &mut events)
+            .unwrap();
         assert!(events.is_empty());
         s.expire(now + Duration::from_secs(2), &mut events).unwrap();
         assert!(matches!(
             &events[..],
-            [SessionEvent::Completed { tag: 1, response: Response::TimedOut, .. }]
+            [SessionEvent::Completed {
+                tag: 1,
+                response: Response::TimedOut,
+                ..
+            }]
         ));
         assert_eq!(s.next_deadline(), None);
     }
@@ -743,14 +830,22 @@ mod tests {
         }
         .emit_frame(SOCKCLNT_CREATE_REPLY_ID, &mut bytes);
         let err = s.on_bytes(&bytes, &mut Vec::new()).unwrap_err();
-        assert!(err.to_string().contains("lb_as_set_weight_2d89bdbd"), "{err}");
-        assert!(matches!(s.send(1, &Request::Ping, now), Err(SessionError::NotReady)));
+        assert!(
+            err.to_string().contains("lb_as_set_weight_2d89bdbd"),
+            "{err}"
+        );
+        assert!(matches!(
+            s.send(1, &Request::Ping, now),
+            Err(SessionError::NotReady)
+        ));
     }
 
     #[test]
     fn handshake_timeout_is_fatal() {
         let now = Instant::now();
         let mut s = Session::new(now, Duration::from_secs(1));
-        assert!(s.expire(now + Duration::from_secs(2), &mut Vec::new()).is_err());
+        assert!(s
+            .expire(now + Duration::from_secs(2), &mut Vec::new())
+            .is_err());
     }
 }

@@ -20,7 +20,10 @@ pub fn lb_view(lb: &LbState) -> LbView {
     let mut out: LbView = BTreeMap::new();
     for v in lb.vip_dump() {
         out.insert(
-            format!("{}/{} {} {}", v.key.prefix, v.key.len, v.key.protocol, v.key.port),
+            format!(
+                "{}/{} {} {}",
+                v.key.prefix, v.key.len, v.key.protocol, v.key.port
+            ),
             (format!("{:?}", v.encap), Vec::new()),
         );
     }
@@ -33,7 +36,10 @@ pub fn lb_view(lb: &LbState) -> LbView {
         if a.flags & 1 == 0 {
             continue;
         }
-        let k = format!("{}/{} {} {}", a.vip.prefix, a.vip.len, a.vip.protocol, a.vip.port);
+        let k = format!(
+            "{}/{} {} {}",
+            a.vip.prefix, a.vip.len, a.vip.protocol, a.vip.port
+        );
         if let Some((_, ases)) = out.get_mut(&k) {
             ases.push((a.address.to_string(), a.weight, a.num_buckets));
         }
@@ -101,8 +107,13 @@ pub fn vip_types(sim: &SimHandle) -> BTreeMap<String, (String, bool)> {
 pub fn is_write(name: &str) -> bool {
     matches!(
         name,
-        "lb_conf" | "lb_add_del_vip_v2" | "lb_add_del_vip" | "lb_add_del_as_v2" | "lb_add_del_as"
-            | "lb_as_set_weight" | "lb_flush_vip"
+        "lb_conf"
+            | "lb_add_del_vip_v2"
+            | "lb_add_del_vip"
+            | "lb_add_del_as_v2"
+            | "lb_add_del_as"
+            | "lb_as_set_weight"
+            | "lb_flush_vip"
     )
 }
 
@@ -145,7 +156,10 @@ pub fn wait_view(
             if pred(&v) {
                 return v;
             }
-            panic!("VPP state did not converge within {within:?}: {v:#?}\nlog tail:\n{}", d.log_tail(40));
+            panic!(
+                "VPP state did not converge within {within:?}: {v:#?}\nlog tail:\n{}",
+                d.log_tail(40)
+            );
         }
     }
 }
@@ -202,7 +216,11 @@ pub fn vpp_section(sim: &SimHandle, lb_extra: &str) -> String {
 
 /// Starts maglevd on `yaml`, talking to `sim`.
 pub fn start_daemon(tag: &str, sim: &SimHandle, yaml: &str) -> Daemon {
-    Daemon::start(tag, yaml, &["--vpp-api-addr", sim.socket_path().to_str().unwrap()])
+    Daemon::start(
+        tag,
+        yaml,
+        &["--vpp-api-addr", sim.socket_path().to_str().unwrap()],
+    )
 }
 
 /// Waits until `pred` holds, checking again on every line the daemon logs.
@@ -211,14 +229,23 @@ pub fn wait_until(d: &Daemon, within: Duration, what: &str, mut pred: impl FnMut
     let deadline = Instant::now() + within;
     while !pred() {
         if w.next_line(deadline).is_none() && !pred() {
-            panic!("{what}: not within {within:?}; log tail:\n{}", d.log_tail(40));
+            panic!(
+                "{what}: not within {within:?}; log tail:\n{}",
+                d.log_tail(40)
+            );
         }
     }
 }
 
 /// Waits for a log event with `fields` (key, value), whether it was logged
 /// before `w` was opened (it is then in the log file) or comes later.
-pub fn wait_logged(d: &Daemon, w: &mut Watch, event: &str, fields: &[(&str, &str)], within: Duration) -> String {
+pub fn wait_logged(
+    d: &Daemon,
+    w: &mut Watch,
+    event: &str,
+    fields: &[(&str, &str)],
+    within: Duration,
+) -> String {
     let in_file = || {
         d.log_text()
             .lines()
@@ -241,5 +268,10 @@ pub fn wait_logged(d: &Daemon, w: &mut Watch, event: &str, fields: &[(&str, &str
             return l;
         }
     }
-    in_file().unwrap_or_else(|| panic!("no {event} {fields:?} within {within:?}; log tail:\n{}", d.log_tail(40)))
+    in_file().unwrap_or_else(|| {
+        panic!(
+            "no {event} {fields:?} within {within:?}; log tail:\n{}",
+            d.log_tail(40)
+        )
+    })
 }

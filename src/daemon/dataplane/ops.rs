@@ -545,6 +545,16 @@ impl Dataplane {
     }
 
     fn run_full(&mut self, ctx: &mut Ctx<'_>, req: FullSync) {
+        // This plan reflects every event up to now: only frontends marked
+        // dirty from here on need a sync of their own afterwards. Without
+        // this, a VIP whose calls keep failing would re-queue itself after
+        // every failed pass, a repair loop hammering VPP.
+        match &req.frontend {
+            Some(f) => {
+                self.dirty.remove(f);
+            }
+            None => self.dirty.clear(),
+        }
         let all = desired::all(ctx.cfg, ctx.checker);
         let calls = match &req.frontend {
             Some(f) => match desired::vip(ctx.cfg, f, ctx.checker) {

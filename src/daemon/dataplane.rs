@@ -37,7 +37,9 @@ use super::checker::Checker;
 use super::desired;
 use super::tokens::{self, TimerKey};
 
+mod exec;
 mod ops;
+mod show;
 mod state;
 mod stats;
 

@@ -1,14 +1,16 @@
 //! The `vppsim` binary: serves the API on `--api-socket`, logs requests at
-//! debug, records them with `--record`, exits 0 on SIGTERM and unlinks the
-//! socket.
+//! debug, records them with `--record`, serves a stats segment on
+//! `--stats-socket`, exits 0 on SIGTERM and unlinks the sockets.
 
 mod vppsim_client;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use vpp_maglev::vpp::stats::{connect_blocking, read_boottime, DirectoryIndex, ReadPolicy};
 use vpp_maglev::vpp::wire::memclnt::{ControlPing, ControlPingReply};
 use vpp_maglev::vpp::wire::table::names;
 use vpp_maglev::vpp::wire::Message;
@@ -21,9 +23,12 @@ fn serves_logs_records_and_exits_cleanly_on_sigterm() {
     std::fs::create_dir_all(&dir).unwrap();
     let socket = dir.join("api.sock");
     let record = dir.join("requests.txt");
+    let stats = dir.join("stats.sock");
     let mut child = Command::new(env!("CARGO_BIN_EXE_vppsim"))
         .arg("--api-socket")
         .arg(&socket)
+        .arg("--stats-socket")
+        .arg(&stats)
         .arg("--record")
         .arg(&record)
         .args(["--log-level", "debug"])
@@ -60,6 +65,16 @@ fn serves_logs_records_and_exits_cleanly_on_sigterm() {
     );
     let reply = ControlPingReply::parse(&client.recv().unwrap().body).unwrap();
     assert_eq!((reply.context, reply.vpe_pid), (5, child.id()));
+    let segment = connect_blocking(&stats, Duration::from_secs(5)).unwrap();
+    let boottime = read_boottime(&segment, &mut DirectoryIndex::new(), ReadPolicy::default());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        boottime.unwrap().abs_diff(now) < 60,
+        "boottime is the start"
+    );
     let logged = next_event("vppsim-request");
     assert!(logged.contains("msg=sockclnt_create"), "{logged}");
     let logged = next_event("vppsim-request");
@@ -69,6 +84,7 @@ fn serves_logs_records_and_exits_cleanly_on_sigterm() {
     next_event("vppsim-stopped");
     assert!(child.wait().unwrap().success());
     assert!(!socket.exists(), "socket unlinked");
+    assert!(!stats.exists(), "stats socket unlinked");
     let recorded = std::fs::read_to_string(&record).unwrap();
     let names: Vec<&str> = recorded
         .lines()

@@ -1,8 +1,9 @@
 //! vppsim: the VPP simulator in the foreground, for benchmarks and the demo.
 //!
-//! `vppsim --api-socket PATH [--record FILE] [--log-level L]` serves VPP's
-//! binary API (lb plugin) on PATH until SIGTERM or SIGINT, then closes every
-//! connection and unlinks the socket. Logs are logfmt lines on stderr
+//! `vppsim --api-socket PATH [--stats-socket PATH] [--record FILE]
+//! [--log-level L]` serves VPP's binary API (lb plugin) on PATH, and with
+//! `--stats-socket` a stats segment like VPP's, until SIGTERM or SIGINT,
+//! then closes every connection and unlinks the sockets. Logs are logfmt lines on stderr
 //! (`event=vppsim-request msg=… fields=…` at debug).
 
 use std::path::PathBuf;
@@ -14,14 +15,17 @@ use vpp_maglev::logging::{self, LogOptions};
 use vpp_maglev::sim::server::handler::VERSION;
 use vpp_maglev::sim::server::{SimOptions, Simulator};
 
-const USAGE: &str = "usage: vppsim --api-socket PATH [--record FILE] [--log-level LEVEL]
+const USAGE: &str =
+    "usage: vppsim --api-socket PATH [--stats-socket PATH] [--record FILE] [--log-level LEVEL]
   --api-socket PATH   the binary-API socket to serve (like VPP's socksvr socket-name)
+  --stats-socket PATH serve a stats segment there (like VPP's statseg socket-name)
   --record FILE       append one line per received request to FILE
   --log-level LEVEL   error|warn|info|debug|trace or an env_logger filter [info]
   --version           print the version";
 
 struct Args {
     socket: PathBuf,
+    stats_socket: Option<PathBuf>,
     record: Option<PathBuf>,
     log_level: String,
 }
@@ -33,6 +37,7 @@ enum Parsed {
 
 fn parse_args() -> Parsed {
     let mut socket = None;
+    let mut stats_socket = None;
     let mut record = None;
     let mut log_level = "info".to_owned();
     let mut args = std::env::args().skip(1);
@@ -51,6 +56,9 @@ fn parse_args() -> Parsed {
         };
         let result = match flag.as_str() {
             "--api-socket" => value("--api-socket").map(|v| socket = Some(PathBuf::from(v))),
+            "--stats-socket" => {
+                value("--stats-socket").map(|v| stats_socket = Some(PathBuf::from(v)))
+            }
             "--record" => value("--record").map(|v| record = Some(PathBuf::from(v))),
             "--log-level" => value("--log-level").map(|v| log_level = v),
             "--version" | "-V" => {
@@ -77,6 +85,7 @@ fn parse_args() -> Parsed {
     match socket {
         Some(socket) => Parsed::Run(Args {
             socket,
+            stats_socket,
             record,
             log_level,
         }),
@@ -115,6 +124,7 @@ fn run(args: Args) -> ExitCode {
     };
     let mut opts = SimOptions::new(&args.socket);
     opts.record_file = args.record;
+    opts.stats_socket_path = args.stats_socket;
     let mut sim = match Simulator::start(opts) {
         Ok(sim) => sim,
         Err(e) => {

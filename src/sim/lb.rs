@@ -81,10 +81,13 @@ pub(crate) struct VipEntry {
     pub(crate) used: bool,
     pub(crate) src_ip_sticky: bool,
     pub(crate) table_len: u32,
-    /// Bucket → AS pool index (0 = placeholder).
-    pub(crate) new_flow_table: Vec<usize>,
+    /// Bucket → AS pool index; empty until read after a change (see vip.rs).
+    pub(crate) new_flow_table: std::cell::OnceCell<vip::FlowTable>,
     /// This VIP's AS list: a pool of AS pool indexes.
     pub(crate) as_indexes: Pool<usize>,
+    /// AS pool index per address in `as_indexes` (addresses are unique
+    /// within a VIP), so lookups do not scan the AS list.
+    pub(crate) as_by_address: HashMap<Ip46, usize>,
     pub(crate) last_garbage_collection: u32,
     pub(crate) counters: [u64; 4],
 }
@@ -99,6 +102,11 @@ pub struct LbState {
     pub(crate) as_refcount: HashMap<usize, i64>,
     pub(crate) sticky: StickyTable,
     pub(crate) fib: Fib,
+    /// Live VIP indexes per (prefix, internal length), ascending (pool
+    /// order), so VIP lookups do not scan every VIP.
+    pub(crate) live_by_prefix: HashMap<(Ip46, u8), Vec<usize>>,
+    /// Moves whenever a counter the stats segment shows may have changed.
+    pub(crate) stats_generation: u64,
     pub(crate) now: u32,
     next_gc_process_run: u32,
 }
@@ -115,7 +123,10 @@ impl LbState {
     /// for the captured VPP); it only shifts `dpo:N` and route stats indexes.
     pub fn new(preallocated_load_balances: u32) -> LbState {
         let mut vips = Pool::default();
-        vips.insert(VipEntry::placeholder());
+        let placeholder = VipEntry::placeholder();
+        let placeholder_key = (placeholder.prefix, placeholder.plen);
+        let placeholder_index = vips.insert(placeholder);
+        let live_by_prefix = HashMap::from([(placeholder_key, vec![placeholder_index])]);
         let mut ass = Pool::default();
         ass.insert(AsEntry {
             address: Ip46([0xff; 16]),
@@ -132,6 +143,8 @@ impl LbState {
             as_refcount: HashMap::new(),
             sticky: StickyTable::default(),
             fib: Fib::new(preallocated_load_balances),
+            live_by_prefix,
+            stats_generation: 0,
             now: 0,
             next_gc_process_run: GARBAGE_RUN_SECS,
         }
@@ -196,6 +209,38 @@ impl LbState {
         self.vips.get(vip_index).map(|vip| vip.counters)
     }
 
+    /// One past the highest VIP index ever used: the length of lb's VIP
+    /// counter vectors in the stats segment.
+    pub fn vip_index_bound(&self) -> usize {
+        self.vips.slot_count()
+    }
+
+    /// `/net/route/to` of a route `stats_index`: (packets, bytes). Only lb's
+    /// VIP routes carry traffic in the model.
+    pub fn route_counters(&self, stats_index: u32) -> (u64, u64) {
+        self.fib.to_counter(stats_index)
+    }
+
+    /// One past the highest route `stats_index` ever used: the length of
+    /// `/net/route/to` in the stats segment.
+    pub fn route_stats_index_bound(&self) -> usize {
+        self.fib.index_bound()
+    }
+
+    /// Changes whenever a VIP or route counter may have changed (traffic,
+    /// a VIP or route freed); equal values mean the counters are as they
+    /// were, so the simulator's stats segment skips rewriting them.
+    pub fn stats_generation(&self) -> u64 {
+        self.stats_generation
+    }
+
+    /// Drops a reference to an lb FIB entry; a freed route loses its
+    /// counters.
+    pub(crate) fn release_route(&mut self, prefix: Ip46, plen: u8) {
+        self.fib.release(prefix, plen);
+        self.stats_generation = self.stats_generation.wrapping_add(1);
+    }
+
     /// `stats_index` of an lb-created FIB entry, as `ip_route_lookup` with
     /// `exact` reports it; `None` is the -6 of a missing route.
     pub fn route_stats_index(&self, prefix: std::net::IpAddr, len: u8) -> Option<u32> {
@@ -217,25 +262,33 @@ impl LbState {
         protocol: u8,
         port: u16,
     ) -> Option<usize> {
-        self.vips
-            .iter()
-            .find(|(_, vip)| {
-                vip.same_prefix(prefix, plen) && vip.protocol == protocol && vip.port == port
-            })
+        self.live_on_prefix(prefix, plen)
+            .find(|(_, vip)| vip.protocol == protocol && vip.port == port)
             .map(|(index, _)| index)
+    }
+
+    /// Live VIPs on exactly this prefix, in pool order.
+    pub(crate) fn live_on_prefix(
+        &self,
+        prefix: Ip46,
+        plen: u8,
+    ) -> impl Iterator<Item = (usize, &VipEntry)> {
+        self.live_by_prefix
+            .get(&(prefix, plen))
+            .into_iter()
+            .flatten()
+            .filter_map(|index| self.vips.get(*index).map(|vip| (*index, vip)))
+            .filter(move |(_, vip)| vip.same_prefix(prefix, plen))
     }
 
     /// `lb_as_find_index_vip`: the VIP's entry for an address, removed or not.
     pub(crate) fn find_as(&self, vip_index: usize, address: Ip46) -> Option<usize> {
         let vip = self.vips.get(vip_index)?;
-        vip.as_indexes
-            .iter()
-            .map(|(_, as_index)| *as_index)
-            .find(|as_index| {
-                self.ass
-                    .get(*as_index)
-                    .is_some_and(|entry| entry.vip_index == vip_index && entry.address == address)
-            })
+        let as_index = *vip.as_by_address.get(&address)?;
+        self.ass
+            .get(as_index)
+            .is_some_and(|entry| entry.vip_index == vip_index && entry.address == address)
+            .then_some(as_index)
     }
 }
 

@@ -74,30 +74,39 @@ pub fn build_table(candidates: &[Candidate], len: u32) -> Result<Vec<Option<usiz
     let mask = len - 1;
     let mut table: Vec<Option<usize>> = vec![None; len as usize];
 
-    let mut replicas: Vec<Replica> = candidates
-        .iter()
-        .enumerate()
-        .flat_map(|(index, candidate)| {
-            (0..u32::from(candidate.weight)).map(move |replica| Replica {
-                candidate: index,
-                replica,
-                next: 0,
-                skip: 0,
-            })
-        })
-        .collect();
+    // lb sorts every replica by (replica, address) and then fills the table
+    // one bucket per replica per turn. With at least `len` replicas the
+    // first turn fills the table, so only the first `len` replicas of that
+    // order matter. Emitting them directly in that order (candidates sorted
+    // by address once, then replica 0, 1, … of each that still has weight)
+    // gives the same sequence as lb's sort without hashing or sorting all
+    // `sum(weight)` replicas.
+    let mut by_address: Vec<usize> = (0..candidates.len()).collect();
+    // Addresses are unique within a VIP, so this order is total and the
+    // unstable qsort in lb agrees with it.
+    by_address.sort_unstable_by(|a, b| candidates[*a].address.cmp(&candidates[*b].address));
+    let max_weight = candidates.iter().map(|c| c.weight).max().unwrap_or(0);
+    let total: usize = candidates.iter().map(|c| usize::from(c.weight)).sum();
+    let wanted = total.min(table.len());
+    let mut replicas: Vec<Replica> = Vec::with_capacity(wanted);
+    'turns: for replica in 0..u32::from(max_weight) {
+        for &index in &by_address {
+            if replicas.len() == wanted {
+                break 'turns;
+            }
+            if u32::from(candidates[index].weight) > replica {
+                replicas.push(Replica {
+                    candidate: index,
+                    replica,
+                    next: 0,
+                    skip: 0,
+                });
+            }
+        }
+    }
     if replicas.is_empty() {
         return Ok(table);
     }
-    // Keys are unique (one entry per AS and replica; addresses are unique
-    // within a VIP), so the unstable qsort in lb gives this same order.
-    replicas.sort_by(|a, b| {
-        a.replica.cmp(&b.replica).then_with(|| {
-            candidates[a.candidate]
-                .address
-                .cmp(&candidates[b.candidate].address)
-        })
-    });
     for replica in &mut replicas {
         let (lo, hi) = candidates[replica.candidate].address.words_le();
         let seed = clib_xxhash(lo ^ hi ^ u64::from(replica.replica));
@@ -242,6 +251,87 @@ mod tests {
         changed[3].weight = 61;
         let c = by_address(&changed, build_table(&changed, 1024).unwrap());
         assert_ne!(a, c);
+    }
+
+    /// lb's algorithm as written: every replica hashed, all sorted, then
+    /// filled. `build_table` must give the same table for any input.
+    fn reference_table(candidates: &[Candidate], len: u32) -> Vec<Option<usize>> {
+        let mask = len - 1;
+        let mut replicas: Vec<(u32, usize)> = candidates
+            .iter()
+            .enumerate()
+            .flat_map(|(i, c)| (0..u32::from(c.weight)).map(move |r| (r, i)))
+            .collect();
+        replicas.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| candidates[a.1].address.cmp(&candidates[b.1].address))
+        });
+        let mut state: Vec<(u32, u32, usize)> = replicas
+            .iter()
+            .map(|(r, i)| {
+                let (lo, hi) = candidates[*i].address.words_le();
+                let seed = clib_xxhash(lo ^ hi ^ u64::from(*r));
+                (((seed >> 32) as u32) & mask, ((seed as u32) | 1) & mask, *i)
+            })
+            .collect();
+        let mut table = vec![None; len as usize];
+        if state.is_empty() {
+            return table;
+        }
+        let mut filled = 0;
+        loop {
+            for (next, skip, owner) in &mut state {
+                loop {
+                    let bucket = *next as usize;
+                    *next = next.wrapping_add(*skip) & mask;
+                    if table[bucket].is_none() {
+                        table[bucket] = Some(*owner);
+                        break;
+                    }
+                }
+                filled += 1;
+                if filled == table.len() {
+                    return table;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matches_the_full_sort_reference() {
+        // A small deterministic generator: weights 0..=255, mixed families,
+        // fewer and more replicas than buckets.
+        let mut x: u64 = 0x1234_5678;
+        let mut next = || {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 33) as u32
+        };
+        for case in 0..40 {
+            let n = (next() % 20) as usize;
+            let list: Vec<Candidate> = (0..n)
+                .map(|i| {
+                    let address = if i % 3 == 0 {
+                        format!("2001:db8::{:x}", next() % 0xffff)
+                    } else {
+                        format!("10.{}.{}.{}", i, next() % 250, next() % 250)
+                    };
+                    Candidate {
+                        address: Ip46::from_ip(address.parse().unwrap()),
+                        weight: (next() % 256) as u8,
+                    }
+                })
+                .collect();
+            let mut unique = list.clone();
+            unique.sort_by_key(|c| c.address);
+            unique.dedup_by_key(|c| c.address);
+            for len in [1u32, 8, 64, 1024, 4096] {
+                assert_eq!(
+                    build_table(&unique, len).unwrap(),
+                    reference_table(&unique, len),
+                    "case {case} len {len}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -28,17 +28,19 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use log::Level;
 use mio::net::UnixListener;
+use mio::unix::SourceFd;
 use mio::{Interest, Poll, Waker};
 
 pub use self::fault::{FaultAction, FaultPlan, FaultRule, Times};
 pub use self::recorder::Record;
 
-use self::event_loop::{Server, FIRST_CONN, LISTENER, WAKER};
+use self::event_loop::{Server, FIRST_CONN, LISTENER, STATS_LISTENER, WAKER};
 use self::handler::Handler;
 use self::recorder::Recorder;
 use self::table::SimTable;
 use crate::logev;
 use crate::sim::lb::LbState;
+use crate::sim::stats::{StatsListener, StatsSegment};
 
 /// How to run a simulator.
 #[derive(Debug, Clone)]
@@ -50,6 +52,9 @@ pub struct SimOptions {
     pub record_capacity: usize,
     /// Also append one text line per request to this file.
     pub record_file: Option<PathBuf>,
+    /// The stats socket (VPP's `statseg { socket-name }`): serves the
+    /// simulator's stats segment. `None`: no stats segment.
+    pub stats_socket_path: Option<PathBuf>,
 }
 
 static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -60,14 +65,22 @@ impl SimOptions {
             socket_path: socket_path.into(),
             record_capacity: 100_000,
             record_file: None,
+            stats_socket_path: None,
         }
     }
 
-    /// A fresh socket path in the temp directory (for tests).
+    /// A fresh socket path in the temp directory (for tests), with a stats
+    /// socket beside it (`<api socket>.stats`).
     pub fn temp() -> SimOptions {
         let n = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
         let name = format!("vppsim-{}-{n}.sock", std::process::id());
-        SimOptions::new(std::env::temp_dir().join(name))
+        let path = std::env::temp_dir().join(name);
+        let mut stats = path.clone().into_os_string();
+        stats.push(".stats");
+        SimOptions {
+            stats_socket_path: Some(PathBuf::from(stats)),
+            ..SimOptions::new(path)
+        }
     }
 }
 
@@ -82,17 +95,49 @@ pub(crate) struct Core {
     /// A fixed uptime set by a test ([`SimHandle::pin_uptime`]).
     pinned_uptime: Option<u32>,
     generation: u32,
+    /// This incarnation's stats segment (when a stats socket is configured).
+    pub(crate) stats: Option<StatsSegment>,
+    last_boottime: u64,
 }
 
 impl Core {
-    fn new() -> Core {
-        Core {
+    fn new(with_stats: bool) -> io::Result<Core> {
+        let mut core = Core {
             handler: Handler::new(SimTable::default(), pid_for(0)),
             plan: FaultPlan::default(),
             started: Instant::now(),
             uptime_offset: 0,
             pinned_uptime: None,
             generation: 0,
+            stats: None,
+            last_boottime: 0,
+        };
+        if with_stats {
+            core.new_stats_segment()?;
+        }
+        Ok(core)
+    }
+
+    /// A new memfd with a new `/sys/boottime`: the wall clock, but always
+    /// later than the previous incarnation's (VPP's is whole seconds, and a
+    /// test may restart twice within one).
+    fn new_stats_segment(&mut self) -> io::Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let boottime = now.max(self.last_boottime + 1);
+        self.last_boottime = boottime;
+        self.stats = Some(StatsSegment::create(boottime)?);
+        self.sync_stats();
+        Ok(())
+    }
+
+    /// Copies the model's counters into the stats segment (cheap when
+    /// nothing changed).
+    pub(crate) fn sync_stats(&mut self) {
+        let uptime = self.uptime();
+        if let Some(stats) = &mut self.stats {
+            stats.sync(&self.handler.lb, uptime);
         }
     }
 
@@ -107,12 +152,17 @@ impl Core {
 
     /// A new VPP process: fresh lb state, new pid, uptime from 0. The fault
     /// plan survives (it belongs to the test, not to VPP).
-    fn restart(&mut self) {
+    fn restart(&mut self) -> io::Result<()> {
         self.generation = self.generation.wrapping_add(1);
         let table = self.handler.table().clone();
         self.handler = Handler::new(table, pid_for(self.generation));
         self.started = Instant::now();
         self.uptime_offset = 0;
+        if self.stats.is_some() {
+            self.stats = None;
+            self.new_stats_segment()?;
+        }
+        Ok(())
     }
 }
 
@@ -170,8 +220,20 @@ impl Simulator {
             )),
             None => None,
         };
+        let stats_listener = match &opts.stats_socket_path {
+            Some(path) => {
+                let listener = StatsListener::bind(path)?;
+                poll.registry().register(
+                    &mut SourceFd(&listener.raw_fd()),
+                    STATS_LISTENER,
+                    Interest::READABLE,
+                )?;
+                Some(listener)
+            }
+            None => None,
+        };
         let shared = Arc::new(Shared {
-            core: Mutex::new(Core::new()),
+            core: Mutex::new(Core::new(stats_listener.is_some())?),
             recorder: Recorder::new(opts.record_capacity),
             connections: AtomicUsize::new(0),
         });
@@ -181,6 +243,7 @@ impl Simulator {
             poll,
             listener,
             path: opts.socket_path.clone(),
+            stats_listener,
             shared: Arc::clone(&shared),
             commands: commands_rx,
             record_file,
@@ -192,6 +255,10 @@ impl Simulator {
             Level::Info,
             "vppsim-listening",
             socket = opts.socket_path.display(),
+            stats_socket = opts
+                .stats_socket_path
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |p| p.display().to_string()),
             vpe_pid = pid_for(0)
         );
         let thread = std::thread::Builder::new()
@@ -203,6 +270,7 @@ impl Simulator {
             waker,
             thread: Some(thread),
             socket_path: opts.socket_path,
+            stats_socket_path: opts.stats_socket_path,
         })
     }
 }
@@ -214,6 +282,7 @@ pub struct SimHandle {
     waker: Arc<Waker>,
     thread: Option<JoinHandle<()>>,
     socket_path: PathBuf,
+    stats_socket_path: Option<PathBuf>,
 }
 
 impl SimHandle {
@@ -221,13 +290,26 @@ impl SimHandle {
         &self.socket_path
     }
 
+    /// The stats socket, if the simulator serves a stats segment.
+    pub fn stats_socket_path(&self) -> Option<&Path> {
+        self.stats_socket_path.as_deref()
+    }
+
+    /// `/sys/boottime` of the current incarnation's stats segment.
+    pub fn stats_boottime(&self) -> Option<u64> {
+        self.shared.lock_core().stats.as_ref().map(|s| s.boottime())
+    }
+
     /// Runs `f` on the lb model (ticked to the current uptime first), e.g.
-    /// to change state behind a client's back or to inject traffic.
+    /// to change state behind a client's back or to inject traffic. The
+    /// stats segment shows the model's counters when this returns.
     pub fn with_lb<R>(&self, f: impl FnOnce(&mut LbState) -> R) -> R {
         let mut core = self.shared.lock_core();
         let uptime = core.uptime();
         core.handler.lb.tick(uptime);
-        f(&mut core.handler.lb)
+        let result = f(&mut core.handler.lb);
+        core.sync_stats();
+        result
     }
 
     /// Changes the fault plan; takes effect from the next request (a

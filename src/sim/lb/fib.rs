@@ -29,6 +29,8 @@ struct Entry {
 pub(crate) struct Fib {
     load_balances: Pool<()>,
     entries: HashMap<(Ip46, u8), Entry>,
+    /// `/net/route/to` per load-balance index: (packets, bytes).
+    to_counters: Vec<(u64, u64)>,
 }
 
 impl Fib {
@@ -40,6 +42,7 @@ impl Fib {
         Fib {
             load_balances,
             entries: HashMap::new(),
+            to_counters: Vec::new(),
         }
     }
 
@@ -73,7 +76,38 @@ impl Fib {
         if let Some(load_balance) = gone {
             self.entries.remove(&key);
             self.load_balances.remove(load_balance as usize);
+            // VPP zeroes a load-balance's counters when it is allocated
+            // again; zeroing on free shows the same values from then on.
+            if let Some(slot) = self.to_counters.get_mut(load_balance as usize) {
+                *slot = (0, 0);
+            }
         }
+    }
+
+    /// One packet of `bytes` through the route owning `load_balance`.
+    pub(crate) fn count(&mut self, load_balance: u32, bytes: u32) {
+        let index = load_balance as usize;
+        if self.to_counters.len() <= index {
+            self.to_counters.resize(index + 1, (0, 0));
+        }
+        if let Some((packets, total)) = self.to_counters.get_mut(index) {
+            *packets += 1;
+            *total += u64::from(bytes);
+        }
+    }
+
+    /// `/net/route/to` of a load-balance index: (packets, bytes).
+    pub(crate) fn to_counter(&self, load_balance: u32) -> (u64, u64) {
+        self.to_counters
+            .get(load_balance as usize)
+            .copied()
+            .unwrap_or((0, 0))
+    }
+
+    /// One past the highest load-balance index ever allocated (VPP validates
+    /// the route counters up to it).
+    pub(crate) fn index_bound(&self) -> usize {
+        self.load_balances.slot_count()
     }
 
     pub(crate) fn lookup(&self, prefix: Ip46, plen: u8) -> Option<u32> {

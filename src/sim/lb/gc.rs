@@ -34,12 +34,16 @@ impl LbState {
             if !collectable {
                 continue;
             }
-            if let Some(entry) = self.ass.remove(as_index) {
-                self.fib.release(entry.address, 128);
+            let address = self.ass.remove(as_index).map(|entry| entry.address);
+            if let Some(address) = address {
+                self.release_route(address, 128);
             }
             self.as_refcount.remove(&as_index);
             if let Some(vip) = self.vips.get_mut(vip_index) {
                 vip.as_indexes.remove(slot);
+                if let Some(address) = address {
+                    vip.as_by_address.remove(&address);
+                }
             }
         }
     }
@@ -59,6 +63,7 @@ impl LbState {
         }
         for index in to_remove {
             self.vips.remove(index);
+            self.stats_generation = self.stats_generation.wrapping_add(1);
         }
     }
 }

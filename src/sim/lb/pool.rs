@@ -56,6 +56,11 @@ impl<T> Pool<T> {
             .filter_map(|(index, slot)| slot.as_ref().map(|value| (index, value)))
     }
 
+    /// One past the highest index ever handed out (`vec_len` of the pool).
+    pub(crate) fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// `pool_elts`.
     pub(crate) fn len(&self) -> usize {
         self.slots.len() - self.free.len()

@@ -52,7 +52,13 @@ impl Counter {
     }
 }
 
-/// A packet's 5-tuple, enough for lb's lookup and hash.
+/// `Packet::tcp`'s size: the captured packet-generator streams sent 64-byte
+/// IPv4 and 80-byte IPv6 packets, and `/net/route/to` counted exactly that.
+const DEFAULT_BYTES_IP4: u32 = 64;
+const DEFAULT_BYTES_IP6: u32 = 80;
+
+/// A packet's 5-tuple, enough for lb's lookup and hash, and its size (the
+/// bytes `/net/route/to` adds up).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packet {
     pub src: IpAddr,
@@ -60,9 +66,11 @@ pub struct Packet {
     pub protocol: u8,
     pub src_port: u16,
     pub dst_port: u16,
+    pub bytes: u32,
 }
 
 impl Packet {
+    /// A TCP packet of the captured streams' size (64 B IPv4, 80 B IPv6).
     pub fn tcp(src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16) -> Packet {
         Packet {
             src,
@@ -70,7 +78,17 @@ impl Packet {
             protocol: IP_PROTOCOL_TCP,
             src_port,
             dst_port,
+            bytes: if dst.is_ipv4() {
+                DEFAULT_BYTES_IP4
+            } else {
+                DEFAULT_BYTES_IP6
+            },
         }
+    }
+
+    /// The same packet with another size.
+    pub fn with_bytes(self, bytes: u32) -> Packet {
+        Packet { bytes, ..self }
     }
 }
 
@@ -155,22 +173,21 @@ impl LbState {
 
     /// One packet through `lb_node_fn`.
     pub fn inject(&mut self, packet: &Packet) -> PacketOutcome {
-        let Some(vip_index) = self.vip_for_packet(packet) else {
+        let Some((route, vip_index)) = self.vip_for_packet(packet) else {
             return PacketOutcome::NotForLb;
         };
+        // ip4/ip6-lookup counts the route before lb sees the packet, so a
+        // packet for an unknown port on a per-port prefix counts too.
+        self.fib.count(route, packet.bytes);
+        self.stats_generation = self.stats_generation.wrapping_add(1);
         self.refresh_sticky_table();
         let Some(vip) = self.vips.get(vip_index) else {
             return PacketOutcome::NotForLb;
         };
         let hash = flow_hash(packet, vip.src_ip_sticky);
-        let table_owner = |vip: &super::VipEntry| {
-            let mask = vip.new_flow_table.len().saturating_sub(1);
-            vip.new_flow_table
-                .get(hash as usize & mask)
-                .copied()
-                .unwrap_or(0)
-        };
-        let new_flow_owner = table_owner(vip);
+        let owners = &self.new_flow_table(vip).owners;
+        let mask = owners.len().saturating_sub(1);
+        let new_flow_owner = owners.get(hash as usize & mask).copied().unwrap_or(0);
         let now = self.now.wrapping_add(HASH_TIME_OFFSET);
         let timeout = self.conf.flow_timeout;
         let bucket_index = hash & self.sticky.n_buckets.wrapping_sub(1);
@@ -258,8 +275,9 @@ impl LbState {
 
     /// The FIB lookup (longest lb route covering the destination), then the
     /// per-port filter: a per-port prefix without a VIP for this protocol
-    /// and port goes to the placeholder VIP 0.
-    fn vip_for_packet(&self, packet: &Packet) -> Option<usize> {
+    /// and port goes to the placeholder VIP 0. Returns the route's
+    /// load-balance index with the VIP.
+    fn vip_for_packet(&self, packet: &Packet) -> Option<(u32, usize)> {
         let dst = Ip46::from_ip(packet.dst);
         let (_, best) = self
             .vips
@@ -271,13 +289,16 @@ impl LbState {
                     && dst.normalized(vip.plen) == vip.prefix
             })
             .max_by_key(|(_, vip)| vip.plen)?;
+        let route = self.fib.lookup(best.prefix, best.plen)?;
         if best.port == 0 {
-            return self.find_vip(best.prefix, best.plen, u8::MAX, 0);
+            return self
+                .find_vip(best.prefix, best.plen, u8::MAX, 0)
+                .map(|vip| (route, vip));
         }
-        Some(
-            self.find_vip(best.prefix, best.plen, packet.protocol, packet.dst_port)
-                .unwrap_or(0),
-        )
+        let vip = self
+            .find_vip(best.prefix, best.plen, packet.protocol, packet.dst_port)
+            .unwrap_or(0);
+        Some((route, vip))
     }
 }
 

@@ -1,7 +1,15 @@
 //! The mutating lb calls — VIP add/delete, AS add/delete, weight changes,
 //! flushes — with lb's checks in lb's order, so each returns the same
 //! `retval` VPP would, and the new-flow table rebuild they trigger.
+//!
+//! lb rebuilds a VIP's Maglev table on every AS change. The model only marks
+//! it stale and rebuilds it when something reads it (dump bucket counts, the
+//! CLI, a packet): the table is a pure function of the VIP's in-use
+//! (address, weight) set and its length, so a later rebuild gives exactly
+//! the table lb would have built at the last change.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use super::pool::Pool;
@@ -25,8 +33,9 @@ impl VipEntry {
             used: true,
             src_ip_sticky: false,
             table_len: 1,
-            new_flow_table: vec![0],
+            new_flow_table: OnceCell::new(),
             as_indexes: Pool::default(),
+            as_by_address: HashMap::new(),
             last_garbage_collection: 0,
             counters: [0; 4],
         }
@@ -66,11 +75,7 @@ impl LbState {
         let prefix_is_ip4 = plen >= 96 && prefix.is_ip4();
         let vip_type = VipType::derive(prefix_is_ip4, args.encap);
 
-        let live_on_prefix = || {
-            self.vips
-                .iter()
-                .filter(move |(_, v)| v.same_prefix(prefix, plen))
-        };
+        let live_on_prefix = || self.live_on_prefix(prefix, plen);
         if live_on_prefix().any(|(_, v)| v.protocol == protocol && v.port == port) {
             return rv::VALUE_EXIST;
         }
@@ -115,12 +120,16 @@ impl LbState {
             used: true,
             src_ip_sticky: args.src_ip_sticky,
             table_len: args.new_flows_table_length,
-            new_flow_table: Vec::new(),
+            new_flow_table: OnceCell::new(),
             as_indexes: Pool::default(),
+            as_by_address: HashMap::new(),
             last_garbage_collection: self.now,
             counters: [0; 4],
         });
-        self.update_new_flow_table(index);
+        let live = self.live_by_prefix.entry((prefix, plen)).or_default();
+        let at = live.partition_point(|other| *other < index);
+        live.insert(at, index);
+        self.invalidate_new_flow_table(index);
         // Per-port VIPs on one prefix share one route.
         self.fib.reference(prefix, plen);
         rv::OK
@@ -140,7 +149,13 @@ impl LbState {
         if let Some(vip) = self.vips.get_mut(index) {
             vip.used = false;
             let (prefix, plen) = (vip.prefix, vip.plen);
-            self.fib.release(prefix, plen);
+            self.release_route(prefix, plen);
+            if let Some(live) = self.live_by_prefix.get_mut(&(prefix, plen)) {
+                live.retain(|other| *other != index);
+                if live.is_empty() {
+                    self.live_by_prefix.remove(&(prefix, plen));
+                }
+            }
         }
         rv::OK
     }
@@ -182,9 +197,10 @@ impl LbState {
             });
             if let Some(vip) = self.vips.get_mut(vip_index) {
                 vip.as_indexes.insert(as_index);
+                vip.as_by_address.insert(address, as_index);
             }
         }
-        self.update_new_flow_table(vip_index);
+        self.invalidate_new_flow_table(vip_index);
         self.vip_garbage_collection(vip_index);
         rv::OK
     }
@@ -217,7 +233,7 @@ impl LbState {
             Some(entry) if entry.used => entry.weight = weight,
             _ => return rv::NO_SUCH_ENTRY,
         }
-        self.update_new_flow_table(vip_index);
+        self.invalidate_new_flow_table(vip_index);
         if flush {
             self.flush_entries(Some(vip_index), Some(as_index));
         }
@@ -261,15 +277,24 @@ impl LbState {
             }
         }
         if !indexes.is_empty() {
-            self.update_new_flow_table(vip_index);
+            self.invalidate_new_flow_table(vip_index);
         }
     }
 
-    /// `lb_vip_update_new_flow_table`.
-    pub(crate) fn update_new_flow_table(&mut self, vip_index: usize) {
-        let Some(vip) = self.vips.get(vip_index) else {
-            return;
-        };
+    /// `lb_vip_update_new_flow_table`, deferred: the next reader rebuilds.
+    pub(crate) fn invalidate_new_flow_table(&mut self, vip_index: usize) {
+        if let Some(vip) = self.vips.get_mut(vip_index) {
+            vip.new_flow_table.take();
+        }
+    }
+
+    /// The VIP's current new-flow table, built on first use after a change.
+    pub(crate) fn new_flow_table<'a>(&self, vip: &'a VipEntry) -> &'a FlowTable {
+        vip.new_flow_table
+            .get_or_init(|| self.build_new_flow_table(vip))
+    }
+
+    fn build_new_flow_table(&self, vip: &VipEntry) -> FlowTable {
         let members: Vec<(usize, Candidate)> = vip
             .as_indexes
             .iter()
@@ -285,7 +310,7 @@ impl LbState {
             })
             .collect();
         let candidates: Vec<Candidate> = members.iter().map(|(_, c)| *c).collect();
-        let table = match maglev::build_table(&candidates, vip.table_len) {
+        let owners: Vec<usize> = match maglev::build_table(&candidates, vip.table_len) {
             Ok(table) => table
                 .into_iter()
                 .map(|owner| {
@@ -297,16 +322,28 @@ impl LbState {
             // Lengths are validated when the VIP is added.
             Err(_) => vec![0; vip.table_len as usize],
         };
-        if let Some(vip) = self.vips.get_mut(vip_index) {
-            vip.new_flow_table = table;
+        let mut buckets: HashMap<usize, u32> = HashMap::with_capacity(members.len());
+        for owner in &owners {
+            *buckets.entry(*owner).or_default() += 1;
         }
+        FlowTable { owners, buckets }
     }
 
     /// Buckets per AS pool index in a VIP's new-flow table.
     pub(crate) fn bucket_count(&self, vip: &VipEntry, as_index: usize) -> u32 {
-        vip.new_flow_table
-            .iter()
-            .filter(|owner| **owner == as_index)
-            .count() as u32
+        self.new_flow_table(vip)
+            .buckets
+            .get(&as_index)
+            .copied()
+            .unwrap_or(0)
     }
+}
+
+/// A built new-flow table and its per-AS bucket counts (what dumps and the
+/// CLI print, counted once per build rather than once per AS).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FlowTable {
+    /// Bucket → AS pool index (0 = placeholder).
+    pub(crate) owners: Vec<usize>,
+    buckets: HashMap<usize, u32>,
 }

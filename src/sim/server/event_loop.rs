@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use log::Level;
 use mio::net::UnixListener;
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use super::conn::Conn;
@@ -23,12 +24,14 @@ use super::recorder::Record;
 use super::request::Request;
 use super::{bind, Command, Shared};
 use crate::logev;
+use crate::sim::stats::StatsListener;
 use crate::vpp::wire::frame::body_msg_id;
 use crate::vpp::wire::table::message_name;
 
 pub(super) const LISTENER: Token = Token(0);
 pub(super) const WAKER: Token = Token(1);
-pub(super) const FIRST_CONN: usize = 2;
+pub(super) const STATS_LISTENER: Token = Token(2);
+pub(super) const FIRST_CONN: usize = 3;
 
 /// Socket clients get `0x80000000 | slot`; slot 0 is the listener's own
 /// registration in VPP, so the first client is 0x80000001.
@@ -38,6 +41,7 @@ pub(super) struct Server {
     pub poll: Poll,
     pub listener: UnixListener,
     pub path: PathBuf,
+    pub stats_listener: Option<StatsListener>,
     pub shared: Arc<Shared>,
     pub commands: Receiver<Command>,
     pub record_file: Option<BufWriter<File>>,
@@ -61,6 +65,7 @@ impl Server {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
+                    STATS_LISTENER => self.serve_stats(),
                     WAKER => stop |= self.run_commands(),
                     token => {
                         if event.is_readable() || event.is_read_closed() {
@@ -87,6 +92,9 @@ impl Server {
         }
         self.close_all();
         let _ = std::fs::remove_file(&self.path);
+        if let Some(listener) = self.stats_listener.take() {
+            listener.close();
+        }
         logev!(Level::Info, "vppsim-stopped", socket = self.path.display());
     }
 
@@ -127,6 +135,22 @@ impl Server {
         }
     }
 
+    /// Hands the current segment's memfd to every waiting stats client.
+    fn serve_stats(&mut self) {
+        let Some(listener) = &self.stats_listener else {
+            return;
+        };
+        let core = self.shared.lock_core();
+        let Some(stats) = &core.stats else {
+            return;
+        };
+        match listener.serve_pending(stats.memfd()) {
+            Ok(0) => {}
+            Ok(served) => logev!(Level::Debug, "vppsim-stats-served", clients = served),
+            Err(e) => logev!(Level::Warn, "vppsim-stats-accept-failed", error = e),
+        }
+    }
+
     /// Returns true when the loop must stop.
     fn run_commands(&mut self) -> bool {
         while let Ok(command) = self.commands.try_recv() {
@@ -143,14 +167,25 @@ impl Server {
     }
 
     /// Like a VPP restart: every connection goes, the lb state is lost, the
-    /// socket is unlinked and bound again, and the pid changes.
+    /// sockets are unlinked and bound again, the pid changes and a new stats
+    /// segment (new memfd, new boottime) replaces the old one. Clients keep
+    /// their mappings of the old segment, which simply stops moving.
     fn restart(&mut self) -> io::Result<()> {
         self.close_all();
         let _ = self.poll.registry().deregister(&mut self.listener);
         let _ = std::fs::remove_file(&self.path);
+        let stats_path = self.stats_listener.take().map(|listener| {
+            let path = listener.path().to_path_buf();
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&listener.raw_fd()));
+            listener.close();
+            path
+        });
         {
             let mut core = self.shared.lock_core();
-            core.restart();
+            core.restart()?;
             logev!(
                 Level::Info,
                 "vppsim-restart",
@@ -160,7 +195,17 @@ impl Server {
         self.listener = bind(&self.path)?;
         self.poll
             .registry()
-            .register(&mut self.listener, LISTENER, Interest::READABLE)
+            .register(&mut self.listener, LISTENER, Interest::READABLE)?;
+        if let Some(path) = stats_path {
+            let listener = StatsListener::bind(&path)?;
+            self.poll.registry().register(
+                &mut SourceFd(&listener.raw_fd()),
+                STATS_LISTENER,
+                Interest::READABLE,
+            )?;
+            self.stats_listener = Some(listener);
+        }
+        Ok(())
     }
 
     fn close_all(&mut self) {
@@ -316,6 +361,7 @@ impl Server {
             &request,
             &ctx,
         );
+        core.sync_stats();
 
         let release_at = at + outcome.delay.unwrap_or_default();
         let target = match outcome.response.addressee {

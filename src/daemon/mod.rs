@@ -417,7 +417,7 @@ impl Daemon {
                     }
                 } else if self.metrics.as_ref().is_some_and(|m| m.owns(token)) {
                     self.on_metrics_ready(token, event, now);
-                } else if token == tokens::VPP_API {
+                } else if self.dataplane.owns(token) {
                     self.with_dataplane(|dp, ctx| dp.on_ready(ctx, event));
                 } else if self.checker.is_icmp_token(token) {
                     self.checker
@@ -473,9 +473,6 @@ impl Daemon {
                 self.checker
                     .on_probe_deadline(slot, gen, &mut self.timers, now, transitions)
             }
-            TimerKey::ControlHousekeeping
-            | TimerKey::MetricsHousekeeping
-            | TimerKey::StatsScrape { .. } => {}
             dp_key => self.with_dataplane(|dp, ctx| dp.on_timer(ctx, dp_key)),
         }
     }

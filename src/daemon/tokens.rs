@@ -32,8 +32,6 @@ pub enum TimerKey {
     Probe { slot: u32, gen: u32 },
     /// A probe's deadline.
     ProbeDeadline { slot: u32, gen: u32 },
-    /// Expire idle control clients.
-    ControlHousekeeping,
     /// Warmup poll (250 ms during the release phase).
     Warmup,
     /// Periodic full VPP sync.
@@ -46,6 +44,4 @@ pub enum TimerKey {
     VppReconnect { gen: u32 },
     /// LB counter scrape.
     StatsScrape { gen: u32 },
-    /// Metrics client idle timeouts.
-    MetricsHousekeeping,
 }

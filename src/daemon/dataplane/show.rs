@@ -141,21 +141,23 @@ impl Dataplane {
             .filter(|_| self.link == Link::Up)
             .ok_or(self.unavailable())?;
         let now_ms = logging::now_unix_ms();
+        // From the stats segment's `/sys/boottime`; 0 until it is mapped.
+        let boot_ms = self.stats.boottime().unwrap_or(0).saturating_mul(1000);
         Ok(VppInfoView {
             version: i.version.clone(),
             build_date: i.build_date.clone(),
             build_directory: i.build_directory.clone(),
             pid: i.pid,
-            boottime_unix_ms: 0,
-            boot_age_ms: 0,
+            boottime_unix_ms: boot_ms,
+            boot_age_ms: if boot_ms == 0 {
+                0
+            } else {
+                now_ms.saturating_sub(boot_ms)
+            },
             connected_unix_ms: i.connected_unix_ms,
             connected_age_ms: now.saturating_duration_since(i.connected_at).as_millis() as u64,
             messages: i.messages,
             counters: self.counters.summary(),
-        })
-        .map(|mut v| {
-            v.connected_unix_ms = v.connected_unix_ms.min(now_ms);
-            v
         })
     }
 }

@@ -45,6 +45,19 @@ pub fn validate(document: RawDocument) -> Result<Config, Vec<SemanticError>> {
     if vpp.api_socket.is_some() {
         frontends::require_src_addresses(&mut errors, given_src, &frontends, &backends);
     }
+    check_names(&mut errors, "healthchecks", healthchecks.keys());
+    check_names(&mut errors, "backends", backends.keys());
+    check_names(&mut errors, "frontends", frontends.keys());
+    for (fname, f) in &frontends {
+        for (i, p) in f.pools.iter().enumerate() {
+            if !p.name.is_empty() && !name_ok(&p.name) {
+                errors.add(
+                    format!("frontends.{fname}.pools[{i}].name"),
+                    name_rule(&p.name),
+                );
+            }
+        }
+    }
 
     let config = Config {
         healthchecker,
@@ -55,6 +68,27 @@ pub fn validate(document: RawDocument) -> Result<Config, Vec<SemanticError>> {
         frontends,
     };
     errors.into_result(config)
+}
+
+/// Names are typed as words on the control socket and printed in columns,
+/// so they may not contain blanks, control characters or quotes.
+fn name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '"' && c != '\\')
+}
+
+fn name_rule(name: &str) -> String {
+    format!("name {name:?} must be non-empty, without blanks, control characters, quotes or backslashes")
+}
+
+fn check_names<'a>(errors: &mut Errors, section: &str, names: impl Iterator<Item = &'a String>) {
+    for n in names {
+        if !name_ok(n) {
+            errors.add(format!("{section}.{n}"), name_rule(n));
+        }
+    }
 }
 
 /// Collects violations; paths are YAML key paths without `maglev.`.

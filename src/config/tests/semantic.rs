@@ -374,3 +374,28 @@ fn backend_rules() {
     let config = parse_str(&edited(&[("maglev.backends.web-a.enabled", Some("false"))])).unwrap();
     assert!(!config.backends["web-a"].enabled);
 }
+
+#[test]
+fn names_are_single_words() {
+    let yaml = r#"
+maglev:
+  vpp: { api-socket: "" }
+  backends:
+    "web 1": { address: 192.0.2.1 }
+    ok-1: { address: 192.0.2.2 }
+  frontends:
+    "f\tx":
+      address: 192.0.2.80
+      pools:
+        - name: "pri mary"
+          backends: { ok-1: {} }
+"#;
+    let err = crate::config::parse_str(yaml).unwrap_err().to_string();
+    assert!(
+        err.contains("backends.web 1: name \"web 1\" must be non-empty, without blanks"),
+        "{err}"
+    );
+    assert!(err.contains("pools[0].name: name \"pri mary\""), "{err}");
+    assert!(err.contains("name \"f\\tx\""), "{err}");
+    assert!(!err.contains("ok-1"), "{err}");
+}

@@ -445,7 +445,19 @@ impl Daemon {
             self.watchers
                 .forward_logs(&mut self.control, self.poll.registry(), Instant::now());
         }
-        logev!(Level::Info, "stopping", reason = "signal");
+        // Scheduling quality over the whole run, for scripts/bench (the
+        // control grammar has no stats command yet).
+        let lateness = &self.checker.lateness;
+        logev!(
+            Level::Info,
+            "stopping",
+            reason = "signal",
+            probes_started = self.checker.probes_started,
+            lateness_samples = lateness.count(),
+            lateness_p50_us = lateness.quantile_us(0.50),
+            lateness_p99_us = lateness.quantile_us(0.99),
+            lateness_max_us = lateness.max_us(),
+        );
         self.control.shutdown(self.poll.registry());
         if let Some(m) = self.metrics.as_mut() {
             m.shutdown(self.poll.registry());

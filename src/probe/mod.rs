@@ -264,8 +264,10 @@ impl Probe {
                 ))
             }
         };
-        let mut stream =
-            start_connect(sockets, target.addr, target.source).map_err(|d| fail(Code::L4Con, d))?;
+        // tls sends several flights: leave its ACKs alone.
+        let defer_ack = matches!(stage, Stage::Tcp | Stage::Http(_));
+        let mut stream = start_connect(sockets, target.addr, target.source, defer_ack)
+            .map_err(|d| fail(Code::L4Con, d))?;
         registry
             .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| fail(Code::L4Con, format!("register: {e}")))?;

@@ -91,6 +91,21 @@ impl<K> TimerHeap<K> {
         self.heap.pop().map(|e| (e.at, e.key))
     }
 
+    /// Like [`TimerHeap::pop_due`], but the earliest entry may also fire up
+    /// to `slack(key)` before its deadline: timers that tolerate it (probe
+    /// starts, within their jitter) then share one wake-up.
+    pub fn pop_due_within(
+        &mut self,
+        now: Instant,
+        slack: impl Fn(&K) -> Duration,
+    ) -> Option<(Instant, K)> {
+        let e = self.heap.peek()?;
+        if e.at > now && e.at > now + slack(&e.key) {
+            return None;
+        }
+        self.heap.pop().map(|e| (e.at, e.key))
+    }
+
     /// Entries held, stale ones included.
     pub fn len(&self) -> usize {
         self.heap.len()
@@ -244,6 +259,35 @@ mod tests {
             Some(1)
         );
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn slack_lets_tolerant_timers_fire_early() {
+        let t0 = Instant::now();
+        let mut h = TimerHeap::new();
+        h.schedule(t0 + Duration::from_millis(10), ("probe", 1));
+        h.schedule(t0 + Duration::from_millis(30), ("probe", 2));
+        h.schedule(t0 + Duration::from_millis(40), ("ping", 3));
+        let slack = |k: &(&str, i32)| {
+            if k.0 == "probe" {
+                Duration::from_millis(25)
+            } else {
+                Duration::ZERO
+            }
+        };
+        let mut got = vec![];
+        while let Some((_, k)) = h.pop_due_within(t0 + Duration::from_millis(10), slack) {
+            got.push(k.1);
+        }
+        assert_eq!(got, vec![1, 2], "the ping keeps its deadline");
+        assert!(h
+            .pop_due_within(t0 + Duration::from_millis(39), slack)
+            .is_none());
+        assert_eq!(
+            h.pop_due_within(t0 + Duration::from_millis(40), slack)
+                .map(|e| e.1 .1),
+            Some(3)
+        );
     }
 
     #[test]

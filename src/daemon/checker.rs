@@ -8,7 +8,7 @@
 //! restarting or removing a backend bumps it, so stale timers and late probe
 //! results are ignored without searching the heap.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -39,8 +39,9 @@ pub struct LastProbe {
     pub at_unix_ms: u64,
 }
 
+/// Boxed so that the many idle slots stay small.
 enum InFlight {
-    Socket(Probe),
+    Socket(Box<Probe>),
     Icmp,
 }
 
@@ -85,6 +86,10 @@ pub struct Checker {
     rng: Rng,
     pub lateness: LatencyHistogram,
     pub probes_started: u64,
+    /// Probe deadlines in start order, one queue per timeout value: each
+    /// queue is sorted by itself, and finished probes are dropped lazily
+    /// instead of waking the loop (they would in the timer heap).
+    deadlines: BTreeMap<Duration, VecDeque<(Instant, u32, u32)>>,
 }
 
 /// Errors preparing a health check at (re)load.
@@ -158,6 +163,7 @@ impl Checker {
             rng: Rng::new(seed),
             lateness: LatencyHistogram::new(),
             probes_started: 0,
+            deadlines: BTreeMap::new(),
         })
     }
 
@@ -293,10 +299,6 @@ impl Checker {
         };
         let timeout = check.check.timeout;
         self.probes_started += 1;
-        let deadline_key = TimerKey::ProbeDeadline {
-            slot: slot_index,
-            gen,
-        };
         let started = match check.check.check_type {
             CheckType::Icmp => self
                 .icmp
@@ -310,21 +312,77 @@ impl Checker {
                 )
                 .map(|()| InFlight::Icmp),
             _ => Probe::start(target, registry, tokens::probe(i), &self.sockets, now)
-                .map(InFlight::Socket),
+                .map(|p| InFlight::Socket(Box::new(p))),
         };
         match started {
             Ok(inflight) => {
                 if let Some(Some(slot)) = self.slots.get_mut(i) {
                     slot.inflight = Some((inflight, now));
                 }
-                timers.schedule(now + timeout, deadline_key);
+                self.deadlines.entry(timeout).or_default().push_back((
+                    now + timeout,
+                    slot_index,
+                    gen,
+                ));
             }
             Err(result) => self.finish(i, result, timers, now, out),
         }
     }
 
+    /// The earliest deadline of a probe in flight. Deadlines of probes that
+    /// already finished are dropped here, so they never wake the loop.
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        let slots = &self.slots;
+        let live = |&(_, slot, gen): &(Instant, u32, u32)| matches!(slots.get(slot as usize), Some(Some(s)) if s.gen == gen && s.inflight.is_some());
+        let mut earliest: Option<Instant> = None;
+        for q in self.deadlines.values_mut() {
+            while q.front().is_some_and(|e| !live(e)) {
+                q.pop_front();
+            }
+            if let Some(&(at, _, _)) = q.front() {
+                earliest = Some(earliest.map_or(at, |e| e.min(at)));
+            }
+        }
+        earliest
+    }
+
+    /// Time out every probe whose deadline passed.
+    pub fn expire_probes(
+        &mut self,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) {
+        let mut due = Vec::new();
+        for q in self.deadlines.values_mut() {
+            while let Some(&(at, slot, gen)) = q.front() {
+                if at > now {
+                    break;
+                }
+                q.pop_front();
+                due.push((slot, gen));
+            }
+        }
+        for (slot, gen) in due {
+            self.on_probe_deadline(slot, gen, timers, now, out);
+        }
+    }
+
+    /// How early a probe may start so that neighbours share a wake-up: 5 %
+    /// of its interval (half the ±10 % jitter band), at most 50 ms.
+    pub fn start_slack(&self, slot: u32) -> Duration {
+        match self.slots.get(slot as usize) {
+            Some(Some(s)) => s
+                .check
+                .as_ref()
+                .map(|c| (c.intervals.interval / 20).min(Duration::from_millis(50)))
+                .unwrap_or(Duration::ZERO),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// A probe's deadline passed.
-    pub fn on_probe_deadline(
+    fn on_probe_deadline(
         &mut self,
         slot_index: u32,
         gen: u32,

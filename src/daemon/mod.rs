@@ -149,6 +149,7 @@ impl Daemon {
         d.raise_nofile(&config);
         d.apply_config(config, "startup")
             .map_err(StartupError::Check)?;
+        release_free_memory();
         d.with_dataplane(|dp, ctx| dp.start(ctx));
         Ok(d)
     }
@@ -270,6 +271,7 @@ impl Daemon {
         let socket = new.vpp.api_socket.clone();
         let summary = self.apply_config(new, trigger).map_err(|e| e.to_string())?;
         self.with_dataplane(|dp, ctx| dp.on_reload(ctx, socket));
+        release_free_memory();
         Ok(summary)
     }
 
@@ -378,6 +380,9 @@ impl Daemon {
         while self.running {
             let now = Instant::now();
             let mut timeout = self.timers.poll_timeout(now, MAX_POLL_WAIT);
+            if let Some(d) = self.checker.next_deadline() {
+                timeout = timeout.min(d.saturating_duration_since(now));
+            }
             if self.control.client_count() > 0 {
                 if let Some(d) = self.control.next_deadline() {
                     timeout = timeout.min(d.saturating_duration_since(now));
@@ -424,7 +429,16 @@ impl Daemon {
                         .on_icmp_ready(token, &mut self.timers, now, &mut transitions);
                 }
             }
-            while let Some((scheduled, key)) = self.timers.pop_due(now) {
+            self.checker
+                .expire_probes(&mut self.timers, now, &mut transitions);
+            loop {
+                let checker = &self.checker;
+                let Some((scheduled, key)) = self.timers.pop_due_within(now, |k| match k {
+                    TimerKey::Probe { slot, .. } => checker.start_slack(*slot),
+                    _ => Duration::ZERO,
+                }) else {
+                    break;
+                };
                 self.on_timer(key, scheduled, now, &mut transitions);
             }
             if !transitions.is_empty() {
@@ -481,10 +495,6 @@ impl Daemon {
                 now,
                 transitions,
             ),
-            TimerKey::ProbeDeadline { slot, gen } => {
-                self.checker
-                    .on_probe_deadline(slot, gen, &mut self.timers, now, transitions)
-            }
             dp_key => self.with_dataplane(|dp, ctx| dp.on_timer(ctx, dp_key)),
         }
     }
@@ -536,5 +546,16 @@ impl Daemon {
                 _ => {}
             }
         }
+    }
+}
+
+/// Give the memory the YAML parser used back to the system: parsing a
+/// 10,000-backend config briefly needs several times what the daemon keeps,
+/// and glibc would otherwise hold on to it for the life of the process.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions; it only returns free pages.
+    unsafe {
+        nix::libc::malloc_trim(0);
     }
 }

@@ -30,8 +30,6 @@ pub fn probe_slot(token: Token) -> Option<usize> {
 pub enum TimerKey {
     /// Start the next probe of a backend slot.
     Probe { slot: u32, gen: u32 },
-    /// A probe's deadline.
-    ProbeDeadline { slot: u32, gen: u32 },
     /// Warmup poll (250 ms during the release phase).
     Warmup,
     /// Periodic full VPP sync.

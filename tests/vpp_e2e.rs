@@ -74,8 +74,16 @@ fn programs_vips_and_follows_health() {
         .iter()
         .map(|a| HttpBackend::start((*a, port).into()))
         .collect();
-    let yaml = config(sim.socket_path().to_str().unwrap(), port, "      sync-interval: 0s");
-    let d = Daemon::start("vpp-e2e", &yaml, &["--vpp-api-addr", sim.socket_path().to_str().unwrap()]);
+    let yaml = config(
+        sim.socket_path().to_str().unwrap(),
+        port,
+        "      sync-interval: 0s",
+    );
+    let d = Daemon::start(
+        "vpp-e2e",
+        &yaml,
+        &["--vpp-api-addr", sim.socket_path().to_str().unwrap()],
+    );
     d.wait_backend("web-a", "up", WAIT);
     d.wait_backend("web-b", "up", WAIT);
     d.wait_backend("web-c", "up", WAIT);
@@ -93,14 +101,21 @@ fn programs_vips_and_follows_health() {
         if w.get("192.0.2.80/32 6 80") == Some(&want(100, 50, 0)) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "not converged: {w:?}\n{}", d.log_tail(30));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not converged: {w:?}\n{}",
+            d.log_tail(30)
+        );
         let mut watch = d.watch("log level debug");
         let _ = watch.next_line(std::time::Instant::now() + Duration::from_millis(300));
     }
     let w = weights(&sim);
     assert_eq!(
         w.get("2001:db8::80/128 6 80"),
-        Some(&vec![("127.41.0.1".to_string(), 100), ("127.41.0.9".to_string(), 0)])
+        Some(&vec![
+            ("127.41.0.1".to_string(), 100),
+            ("127.41.0.9".to_string(), 0)
+        ])
     );
     // The IPv6 VIP with IPv4 backends is an ip6-gre4 VIP with sticky set.
     let cli = sim.with_lb(|lb| lb.show_vips_verbose());
@@ -111,7 +126,11 @@ fn programs_vips_and_follows_health() {
     backends[0].set(|b| b.status = 503);
     d.wait_backend("web-a", "down", WAIT);
     sim.wait_for(
-        |r| r.name == "lb_as_set_weight" && r.summary.contains("127.41.0.1") && r.summary.contains("is_flush=true"),
+        |r| {
+            r.name == "lb_as_set_weight"
+                && r.summary.contains("127.41.0.1")
+                && r.summary.contains("is_flush=true")
+        },
         WAIT,
     )
     .expect("flush on down");
@@ -119,20 +138,34 @@ fn programs_vips_and_follows_health() {
     backends[1].set(|b| b.status = 503);
     d.wait_backend("web-b", "down", WAIT);
     sim.wait_for(
-        |r| r.name == "lb_as_set_weight" && r.summary.contains("127.41.0.3") && r.summary.contains(" weight=100"),
+        |r| {
+            r.name == "lb_as_set_weight"
+                && r.summary.contains("127.41.0.3")
+                && r.summary.contains(" weight=100")
+        },
         WAIT,
     )
     .expect("failover to the fallback pool");
-    assert_eq!(weights(&sim).get("192.0.2.80/32 6 80"), Some(&want(0, 0, 100)));
+    assert_eq!(
+        weights(&sim).get("192.0.2.80/32 6 80"),
+        Some(&want(0, 0, 100))
+    );
     // Failback.
     backends[0].set(|b| b.status = 200);
     d.wait_backend("web-a", "up", WAIT);
     sim.wait_for(
-        |r| r.name == "lb_as_set_weight" && r.summary.contains("127.41.0.3") && r.summary.contains(" weight=0 "),
+        |r| {
+            r.name == "lb_as_set_weight"
+                && r.summary.contains("127.41.0.3")
+                && r.summary.contains(" weight=0 ")
+        },
         WAIT,
     )
     .expect("failback");
-    assert_eq!(weights(&sim).get("192.0.2.80/32 6 80"), Some(&want(100, 0, 0)));
+    assert_eq!(
+        weights(&sim).get("192.0.2.80/32 6 80"),
+        Some(&want(100, 0, 0))
+    );
     drop(backends);
     let _ = wait_lbsync;
 }

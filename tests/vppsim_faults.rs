@@ -176,7 +176,11 @@ fn delayed_reply_holds_back_everything_after_it() {
     let first = client.recv().unwrap();
     let waited = sent.elapsed();
     let second = client.recv().unwrap();
-    assert_eq!((first.context(), second.context()), (1, 2), "VPP order kept");
+    assert_eq!(
+        (first.context(), second.context()),
+        (1, 2),
+        "VPP order kept"
+    );
     assert!(waited >= delay, "reply came after {waited:?}");
     // Both requests were handled on arrival; only the replies waited.
     let conf_get = sim.wait_for(|r| r.name == "lb_conf_get", TIMEOUT).unwrap();
@@ -370,9 +374,16 @@ fn recorder_keeps_arrival_order_and_clears() {
     let names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(
         names,
-        ["sockclnt_create", "control_ping", "control_ping", "control_ping"]
+        [
+            "sockclnt_create",
+            "control_ping",
+            "control_ping",
+            "control_ping"
+        ]
     );
-    assert!(records.windows(2).all(|w| w[0].at <= w[1].at && w[0].seq < w[1].seq));
+    assert!(records
+        .windows(2)
+        .all(|w| w[0].at <= w[1].at && w[0].seq < w[1].seq));
     assert!(records.iter().all(|r| r.conn == records[0].conn));
     assert_eq!(records[1].body.len(), 10, "raw body as received");
     sim.clear_records();

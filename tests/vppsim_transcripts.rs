@@ -121,7 +121,10 @@ fn compare(at: &str, name_crc: &str, got: &[u8], want: &[u8]) {
         "show_version_reply" => {
             let g = ShowVersionReply::parse(got).unwrap();
             let w = ShowVersionReply::parse(want).unwrap();
-            assert_eq!((g.context, g.retval, &g.program), (w.context, w.retval, &w.program));
+            assert_eq!(
+                (g.context, g.retval, &g.program),
+                (w.context, w.retval, &w.program)
+            );
             assert_eq!(g.version, "26.10-vppsim", "{at}");
             assert!(!g.build_date.is_empty(), "{at}");
         }
@@ -158,7 +161,12 @@ fn captured_traffic() -> Vec<Packet> {
     let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
     let mut packets = Vec::new();
     for i in 0..12u16 {
-        packets.push(Packet::tcp(ip("10.10.10.2"), 1000 + i % 4, ip("192.0.2.80"), 80));
+        packets.push(Packet::tcp(
+            ip("10.10.10.2"),
+            1000 + i % 4,
+            ip("192.0.2.80"),
+            80,
+        ));
     }
     for i in 0..6u16 {
         packets.push(Packet::tcp(

@@ -53,7 +53,11 @@ pub fn config_yaml(sim_socket: &Path, plan: &Plan) -> String {
         let _ = writeln!(y, "    as{i:02}: {{ address: {} }}", as_address(i));
     }
     for i in 0..plan.load_backends {
-        let _ = writeln!(y, "    load{i:05}: {{ address: {}, healthcheck: load }}", load_address(i));
+        let _ = writeln!(
+            y,
+            "    load{i:05}: {{ address: {}, healthcheck: load }}",
+            load_address(i)
+        );
     }
     if let Some((addr, _)) = plan.flip {
         let _ = writeln!(y, "    flip: {{ address: {addr}, healthcheck: flip }}");
@@ -113,11 +117,7 @@ impl Daemon {
             .stderr(Stdio::inherit())
             .spawn()
             .ctx("spawn maglevd")?;
-        let d = Daemon {
-            child,
-            socket,
-            log,
-        };
+        let d = Daemon { child, socket, log };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if d.cmd("show version").is_ok_and(|r| !r.is_empty()) {
@@ -139,8 +139,10 @@ impl Daemon {
     /// One control command, the whole reply.
     pub fn cmd(&self, line: &str) -> R<String> {
         let mut s = UnixStream::connect(&self.socket).ctx("connect control socket")?;
-        s.set_read_timeout(Some(Duration::from_secs(120))).ctx("timeout")?;
-        s.write_all(format!("{line}\n").as_bytes()).ctx("send command")?;
+        s.set_read_timeout(Some(Duration::from_secs(120)))
+            .ctx("timeout")?;
+        s.write_all(format!("{line}\n").as_bytes())
+            .ctx("send command")?;
         let mut out = String::new();
         s.read_to_string(&mut out).ctx("read reply")?;
         Ok(out)
@@ -162,7 +164,10 @@ impl Daemon {
                 return Ok(line.to_owned());
             }
             if Instant::now() > deadline {
-                return Err(format!("no log line with {needles:?} in {within:?}; see {}", self.log.display()));
+                return Err(format!(
+                    "no log line with {needles:?} in {within:?}; see {}",
+                    self.log.display()
+                ));
             }
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -119,7 +119,11 @@ fn run(o: &Opts) -> R<()> {
         reaction_section(o, &mut table)?;
     }
     println!("\n## Summary");
-    let width = table.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let width = table
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     for (k, v) in &table {
         println!("{k:<width$}  {v}");
     }
@@ -164,7 +168,10 @@ fn raw_section(o: &Opts, calls: usize, table: &mut Vec<(String, String)>) -> R<(
         rates.push(rate);
     }
     let piped = median(rates);
-    table.push(("raw pipelined, msg/s (median)".into(), format!("{piped:.0} ({:.2} s for {calls})", calls as f64 / piped)));
+    table.push((
+        "raw pipelined, msg/s (median)".into(),
+        format!("{piped:.0} ({:.2} s for {calls})", calls as f64 / piped),
+    ));
     let sock = o.work.join("raw-lockstep.sock");
     let sim = start_sim(&sock)?;
     let r = raw::run_lockstep(&sock, o.vips, o.ases, o.weight)?;
@@ -178,8 +185,14 @@ fn raw_section(o: &Opts, calls: usize, table: &mut Vec<(String, String)>) -> R<(
         ms(wall),
         us(wall / r.calls.max(1) as u32)
     );
-    table.push(("raw one-at-a-time, msg/s".into(), format!("{lock:.0} ({:.2} s)", wall.as_secs_f64())));
-    table.push(("raw pipelined / one-at-a-time".into(), format!("{:.1}x", piped / lock)));
+    table.push((
+        "raw one-at-a-time, msg/s".into(),
+        format!("{lock:.0} ({:.2} s)", wall.as_secs_f64()),
+    ));
+    table.push((
+        "raw pipelined / one-at-a-time".into(),
+        format!("{:.1}x", piped / lock),
+    ));
     RAW_RATE.with(|c| c.set(piped));
     Ok(())
 }
@@ -208,7 +221,10 @@ fn one_sync(o: &Opts, rep: usize, calls: usize) -> R<(Daemon, SimHandle, f64)> {
     let cpu0 = d.cpu()?;
     let anchor = ClockAnchor::now();
     let sim = start_sim(&sock)?;
-    let line = d.wait_log(&["event=vpp-lbsync", "scope=all", "trigger=connect"], Duration::from_secs(600))?;
+    let line = d.wait_log(
+        &["event=vpp-lbsync", "scope=all", "trigger=connect"],
+        Duration::from_secs(600),
+    )?;
     let cpu1 = d.cpu()?;
     let done_ms = parse_log_ts(&line).ok_or("bad log timestamp")? as f64;
     let (first, last, n) = write_span(&sim).ok_or("maglevd: no lb writes recorded")?;
@@ -243,10 +259,16 @@ fn sync_section(o: &Opts, calls: usize, table: &mut Vec<(String, String)>) -> R<
         last = Some((d, sim));
     }
     let rate = median(rates);
-    table.push(("maglevd full sync, msg/s (median)".into(), format!("{rate:.0} ({:.2} s for {calls})", calls as f64 / rate)));
+    table.push((
+        "maglevd full sync, msg/s (median)".into(),
+        format!("{rate:.0} ({:.2} s for {calls})", calls as f64 / rate),
+    ));
     let raw = RAW_RATE.with(|c| c.get());
     if raw > 0.0 {
-        table.push(("maglevd / raw pipelined (target >= 0.9)".into(), format!("{:.2}", rate / raw)));
+        table.push((
+            "maglevd / raw pipelined (target >= 0.9)".into(),
+            format!("{:.2}", rate / raw),
+        ));
     }
     let Some((d, sim)) = last else {
         return Ok(());
@@ -298,14 +320,26 @@ fn steady(o: &Opts, d: &Daemon, sim: &SimHandle, table: &mut Vec<(String, String
         reads.len(),
         reads.len() / o.passes.max(1),
     );
-    table.push(("steady pass: maglevd CPU (schedstat median)".into(), format!("{:.1} ms", sched * 1e3)));
-    table.push(("steady pass: maglevd CPU (utime+stime avg)".into(), format!("{:.1} ms", per_pass_stat * 1e3)));
-    table.push(("steady pass: lb write calls".into(), format!("{writes} over {} passes", o.passes)));
+    table.push((
+        "steady pass: maglevd CPU (schedstat median)".into(),
+        format!("{:.1} ms", sched * 1e3),
+    ));
+    table.push((
+        "steady pass: maglevd CPU (utime+stime avg)".into(),
+        format!("{:.1} ms", per_pass_stat * 1e3),
+    ));
+    table.push((
+        "steady pass: lb write calls".into(),
+        format!("{writes} over {} passes", o.passes),
+    ));
     Ok(())
 }
 
 fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
-    println!("\n## Reaction latency ({} flips, probe load {} HTTP backends at 1 s)", o.flips, o.load);
+    println!(
+        "\n## Reaction latency ({} flips, probe load {} HTTP backends at 1 s)",
+        o.flips, o.load
+    );
     let dir = o.work.join("reaction");
     std::fs::create_dir_all(&dir).ctx("dir")?;
     let _nginx = if o.load > 0 {
@@ -326,15 +360,24 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
         sync_interval: "0s",
     };
     let d = Daemon::start(&o.maglevd, &dir, &config_yaml(&sock, &plan))?;
-    d.wait_log(&["event=vpp-lbsync", "scope=all", "trigger=connect"], Duration::from_secs(600))?;
+    d.wait_log(
+        &["event=vpp-lbsync", "scope=all", "trigger=connect"],
+        Duration::from_secs(600),
+    )?;
     // Let the probe load reach its steady rate (rise 2 at 1 s).
     let settle = Instant::now() + Duration::from_secs(if o.load > 0 { 8 } else { 1 });
     while Instant::now() < settle {
         std::thread::sleep(Duration::from_millis(100));
     }
     let backends = d.cmd("show backends")?;
-    let up = backends.lines().filter(|l| l.split_whitespace().nth(2) == Some("up")).count();
-    println!("backends up before measuring: {up} of {}", o.load + o.ases + 1);
+    let up = backends
+        .lines()
+        .filter(|l| l.split_whitespace().nth(2) == Some("up"))
+        .count();
+    println!(
+        "backends up before measuring: {up} of {}",
+        o.load + o.ases + 1
+    );
     // Make sure the flip backend is up and programmed with its weight.
     reaction::flip_once(&sim, &server, true, o.weight).ok();
     let cpu0 = d.cpu()?;
@@ -346,7 +389,9 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
     let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
     for _ in 0..o.flips {
         // De-correlate the toggle from the 10 ms probe schedule.
-        rng = rng.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        rng = rng
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         std::thread::sleep(Duration::from_micros((rng >> 33) % 10_000));
         let down = reaction::flip_once(&sim, &server, false, 0)?;
         down_e2e.push(down.end_to_end);
@@ -372,9 +417,18 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
             v.len()
         )
     };
-    println!("down, end-to-end (toggle -> frame):         {}", fmt(&down_e2e));
-    println!("down, probe result -> frame at vppsim:      {}", fmt(&down_inner));
-    println!("up,   probe result -> frame at vppsim:      {}", fmt(&up_inner));
+    println!(
+        "down, end-to-end (toggle -> frame):         {}",
+        fmt(&down_e2e)
+    );
+    println!(
+        "down, probe result -> frame at vppsim:      {}",
+        fmt(&down_inner)
+    );
+    println!(
+        "up,   probe result -> frame at vppsim:      {}",
+        fmt(&up_inner)
+    );
     println!(
         "maglevd CPU during the flips: {stat:.2} s over {:.1} s ({:.0}% of one core); flip probes answered {}",
         elapsed.as_secs_f64(),
@@ -382,16 +436,22 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
         server.responses() - responses0
     );
     let _ = Cpu::of(d.pid());
-    table.push(("reaction down, probe result -> frame p50/p99".into(), format!(
-        "{} / {} (target p99 < 1 ms)",
-        us(percentile(&down_inner, 50.0)),
-        us(percentile(&down_inner, 99.0))
-    )));
-    table.push(("reaction down, end-to-end p50/p99".into(), format!(
-        "{} / {}",
-        us(percentile(&down_e2e, 50.0)),
-        us(percentile(&down_e2e, 99.0))
-    )));
+    table.push((
+        "reaction down, probe result -> frame p50/p99".into(),
+        format!(
+            "{} / {} (target p99 < 1 ms)",
+            us(percentile(&down_inner, 50.0)),
+            us(percentile(&down_inner, 99.0))
+        ),
+    ));
+    table.push((
+        "reaction down, end-to-end p50/p99".into(),
+        format!(
+            "{} / {}",
+            us(percentile(&down_e2e, 50.0)),
+            us(percentile(&down_e2e, 99.0))
+        ),
+    ));
     d.stop();
     Ok(())
 }

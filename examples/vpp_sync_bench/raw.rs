@@ -37,7 +37,9 @@ struct Conn {
 impl Conn {
     fn open(path: &Path) -> R<Conn> {
         let mut stream = UnixStream::connect(path).ctx("connect to vppsim")?;
-        stream.set_read_timeout(Some(Duration::from_secs(60))).ctx("set timeout")?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .ctx("set timeout")?;
         let mut out = Vec::new();
         SockclntCreate {
             context: 1,

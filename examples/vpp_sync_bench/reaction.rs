@@ -183,6 +183,8 @@ pub fn flip_once(sim: &SimHandle, server: &FlipServer, healthy: bool, weight: u8
         .ok_or_else(|| format!("no lb_as_set_weight with {needle:?} within 10 s"))?;
     Ok(Flip {
         end_to_end: rec.at.saturating_duration_since(toggled),
-        from_result: server.first_write().map(|w| rec.at.saturating_duration_since(w)),
+        from_result: server
+            .first_write()
+            .map(|w| rec.at.saturating_duration_since(w)),
     })
 }

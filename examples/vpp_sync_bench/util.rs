@@ -56,7 +56,12 @@ impl Cpu {
         // The command name may contain spaces: fields resume after the last ')'.
         let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+        let tick = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         // SAFETY-free: sysconf through nix.
         let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
             .ok()
@@ -67,10 +72,17 @@ impl Cpu {
         let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ctx("list /proc tasks")?;
         for task in tasks.flatten() {
             if let Ok(s) = std::fs::read_to_string(task.path().join("schedstat")) {
-                sched_ns += s.split_whitespace().next().and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+                sched_ns += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|f| f.parse::<u64>().ok())
+                    .unwrap_or(0);
             }
         }
-        Ok(Cpu { stat_secs, sched_ns })
+        Ok(Cpu {
+            stat_secs,
+            sched_ns,
+        })
     }
 
     /// (stat seconds, schedstat seconds) spent since `earlier`.
@@ -136,7 +148,10 @@ pub fn parse_log_ts(line: &str) -> Option<u64> {
     let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
     let mut t = time.split(':');
     let (h, min) = (num(t.next()?)?, num(t.next()?)?);
-    let (s, frac) = t.next()?.split_once('.').unwrap_or((t.next().unwrap_or("0"), "0"));
+    let (s, frac) = t
+        .next()?
+        .split_once('.')
+        .unwrap_or((t.next().unwrap_or("0"), "0"));
     let (s, millis) = (num(s)?, num(&format!("{frac:0<3}")[..3])?);
     // Days from civil (H. Hinnant's algorithm).
     let y = if m <= 2 { y - 1 } else { y };
@@ -162,7 +177,13 @@ mod tests {
 
     #[test]
     fn log_timestamps_parse() {
-        assert_eq!(parse_log_ts("ts=1970-01-01T00:00:01.250Z level=info"), Some(1250));
-        assert_eq!(parse_log_ts("ts=2000-03-01T00:00:00.000Z x"), Some(951_868_800_000));
+        assert_eq!(
+            parse_log_ts("ts=1970-01-01T00:00:01.250Z level=info"),
+            Some(1250)
+        );
+        assert_eq!(
+            parse_log_ts("ts=2000-03-01T00:00:00.000Z x"),
+            Some(951_868_800_000)
+        );
     }
 }

@@ -126,10 +126,14 @@ fn target_for(
 ) -> Result<Option<ProbeTarget>, CheckBuildError> {
     match check {
         None => Ok(None),
-        Some(c) => c.prepared.target(b.address).map(Some).map_err(|e| CheckBuildError {
-            check: c.name.clone(),
-            message: format!("backend {backend_name}: {e}"),
-        }),
+        Some(c) => c
+            .prepared
+            .target(b.address)
+            .map(Some)
+            .map_err(|e| CheckBuildError {
+                check: c.name.clone(),
+                message: format!("backend {backend_name}: {e}"),
+            }),
     }
 }
 
@@ -146,7 +150,10 @@ impl Checker {
             by_name: BTreeMap::new(),
             checks: build_checks(cfg)?,
             sockets: SocketFactory::new(cfg.healthchecker.netns.as_deref()),
-            icmp: IcmpEngine::new(Token(tokens::ICMP_BASE), tokens::ICMP_END - tokens::ICMP_BASE),
+            icmp: IcmpEngine::new(
+                Token(tokens::ICMP_BASE),
+                tokens::ICMP_END - tokens::ICMP_BASE,
+            ),
             rng: Rng::new(seed),
             lateness: LatencyHistogram::new(),
             probes_started: 0,
@@ -251,7 +258,11 @@ impl Checker {
                     let Some(b) = cfg.backends.get(name) else {
                         continue;
                     };
-                    let check = b.healthcheck.as_ref().and_then(|c| self.checks.get(c)).cloned();
+                    let check = b
+                        .healthcheck
+                        .as_ref()
+                        .and_then(|c| self.checks.get(c))
+                        .cloned();
                     let (rise, fall) = check
                         .as_ref()
                         .map(|c| (c.check.rise, c.check.fall))
@@ -291,7 +302,11 @@ impl Checker {
                     let Some(b) = cfg.backends.get(name) else {
                         continue;
                     };
-                    let check = b.healthcheck.as_ref().and_then(|c| self.checks.get(c)).cloned();
+                    let check = b
+                        .healthcheck
+                        .as_ref()
+                        .and_then(|c| self.checks.get(c))
+                        .cloned();
                     let target = target_for(name, check.as_ref(), b)?;
                     let restart = matches!(r.plan, BackendPlan::Restart(_));
                     let mut cancel_needed = false;
@@ -332,7 +347,11 @@ impl Checker {
                 }
             }
             if let Some(enabled) = r.enabled_changed {
-                let action = if enabled { Action::Enable } else { Action::Disable };
+                let action = if enabled {
+                    Action::Enable
+                } else {
+                    Action::Disable
+                };
                 let _ = self.operator(name, action, timers, now, out);
             }
         }
@@ -439,7 +458,8 @@ impl Checker {
         if slot.gen != gen || slot.inflight.is_some() || !slot.health.state().is_probing() {
             return;
         }
-        self.lateness.record(now.saturating_duration_since(scheduled));
+        self.lateness
+            .record(now.saturating_duration_since(scheduled));
         let (Some(check), Some(target)) = (slot.check.as_ref(), slot.target.as_ref()) else {
             let result = ProbeResult {
                 code: Code::Static,
@@ -451,7 +471,10 @@ impl Checker {
         };
         let timeout = check.check.timeout;
         self.probes_started += 1;
-        let deadline_key = TimerKey::ProbeDeadline { slot: slot_index, gen };
+        let deadline_key = TimerKey::ProbeDeadline {
+            slot: slot_index,
+            gen,
+        };
         let started = match check.check.check_type {
             CheckType::Icmp => self
                 .icmp
@@ -499,11 +522,13 @@ impl Checker {
             // from epoll: no deregister call needed.
             Some((InFlight::Socket(p), _)) => p.on_timeout(now),
             Some((InFlight::Icmp, started)) => {
-                self.icmp.timeout(icmp_key(i, gen), now).unwrap_or(ProbeResult {
-                    code: Code::L3Tout,
-                    detail: "no echo reply".into(),
-                    duration_us: now.saturating_duration_since(started).as_micros() as u64,
-                })
+                self.icmp
+                    .timeout(icmp_key(i, gen), now)
+                    .unwrap_or(ProbeResult {
+                        code: Code::L3Tout,
+                        detail: "no echo reply".into(),
+                        duration_us: now.saturating_duration_since(started).as_micros() as u64,
+                    })
             }
             None => return,
         };

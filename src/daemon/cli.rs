@@ -100,7 +100,9 @@ where
         let mut value = |name: &str| -> Result<String, CliError> {
             match inline.clone() {
                 Some(v) => Ok(v),
-                None => args.next().ok_or_else(|| CliError::MissingValue(name.to_string())),
+                None => args
+                    .next()
+                    .ok_or_else(|| CliError::MissingValue(name.to_string())),
             }
         };
         match flag.as_str() {

@@ -63,7 +63,12 @@ impl Daemon {
         }
         let reply = match grammar::parse(&text) {
             Ok(req) => {
-                logev!(Level::Debug, "control-command", client = client, command = text);
+                logev!(
+                    Level::Debug,
+                    "control-command",
+                    client = client,
+                    command = text
+                );
                 self.execute(client, req, now)
             }
             Err(e) => Some(Reply::err(e)),
@@ -82,7 +87,11 @@ impl Daemon {
             Command::Help => Reply::payload(grammar::help_text()),
             Command::ShowVersion => {
                 let v = views::version();
-                Reply::payload(if json { rjson::version(&v) } else { rtext::version(&v) })
+                Reply::payload(if json {
+                    rjson::version(&v)
+                } else {
+                    rtext::version(&v)
+                })
             }
             Command::ShowFrontends { name: None } => {
                 let v = views::frontends(&self.config, &self.checker, &self.frontends);
@@ -214,10 +223,14 @@ impl Daemon {
                 Err(e) => Reply::err(e),
             },
             Command::ConfigCheck => {
-                logev!(Level::Info, "config-check-start", path = self.opts.config.display());
-                let r = super::load_config(&self.opts).map_err(|e| e.to_string()).and_then(|c| {
-                    super::checker::Checker::precheck(&c).map_err(|e| e.to_string())
-                });
+                logev!(
+                    Level::Info,
+                    "config-check-start",
+                    path = self.opts.config.display()
+                );
+                let r = super::load_config(&self.opts)
+                    .map_err(|e| e.to_string())
+                    .and_then(|c| super::checker::Checker::precheck(&c).map_err(|e| e.to_string()));
                 logev!(
                     Level::Info,
                     "config-check-done",
@@ -288,7 +301,9 @@ impl Daemon {
             .members
             .iter_mut()
             .find(|m| m.backend == backend)
-            .ok_or_else(|| format!("pool '{pool}' of frontend '{frontend}' has no backend '{backend}'"))?;
+            .ok_or_else(|| {
+                format!("pool '{pool}' of frontend '{frontend}' has no backend '{backend}'")
+            })?;
         let old = m.weight;
         m.weight = weight;
         logev!(

@@ -271,7 +271,14 @@ impl ControlServer {
 
     /// Queue a reply for `client` (the text must already carry its final
     /// empty line) and apply `after`.
-    pub fn reply(&mut self, registry: &Registry, client: u64, text: &str, after: After, now: Instant) {
+    pub fn reply(
+        &mut self,
+        registry: &Registry,
+        client: u64,
+        text: &str,
+        after: After,
+        now: Instant,
+    ) {
         let Some(c) = self.clients.get_mut(&client) else {
             return;
         };

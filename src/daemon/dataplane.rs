@@ -197,7 +197,13 @@ impl Dataplane {
             return;
         };
         self.gen = self.gen.wrapping_add(1);
-        match Connection::connect(&path, ctx.registry, tokens::VPP_API, ctx.now, REQUEST_TIMEOUT) {
+        match Connection::connect(
+            &path,
+            ctx.registry,
+            tokens::VPP_API,
+            ctx.now,
+            REQUEST_TIMEOUT,
+        ) {
             Ok(c) => {
                 self.conn = Some(c);
                 self.link = Link::Handshaking;
@@ -218,8 +224,10 @@ impl Dataplane {
 
     fn schedule_reconnect(&mut self, ctx: &mut Ctx<'_>) {
         self.link = Link::Down;
-        ctx.timers
-            .schedule(ctx.now + self.backoff, TimerKey::VppReconnect { gen: self.gen });
+        ctx.timers.schedule(
+            ctx.now + self.backoff,
+            TimerKey::VppReconnect { gen: self.gen },
+        );
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
     }
 
@@ -246,14 +254,18 @@ impl Dataplane {
         self.full_busy = false;
         for (_, op) in self.ops.drain() {
             for client in op.reply_to() {
-                ctx.replies
-                    .push((client, crate::control::render::reply_err("VPP disconnected")));
+                ctx.replies.push((
+                    client,
+                    crate::control::render::reply_err("VPP disconnected"),
+                ));
             }
         }
         if let Some(q) = self.queued_full.take() {
             for client in q.reply_to {
-                ctx.replies
-                    .push((client, crate::control::render::reply_err("VPP disconnected")));
+                ctx.replies.push((
+                    client,
+                    crate::control::render::reply_err("VPP disconnected"),
+                ));
             }
         }
         self.gen = self.gen.wrapping_add(1);
@@ -279,7 +291,7 @@ impl Dataplane {
             return;
         };
         let mut events = Vec::new();
-        let result = conn.on_ready(ctx.registry, event, &mut events);
+        let result = conn.on_ready(ctx.registry, event, ctx.now, &mut events);
         for ev in events {
             self.on_session_event(ctx, ev);
         }
@@ -384,7 +396,11 @@ impl Dataplane {
             }
         }
         if actions.finished {
-            logev!(Level::Info, "vpp-lb-warmup-done", elapsed_ms = elapsed.as_millis());
+            logev!(
+                Level::Info,
+                "vpp-lb-warmup-done",
+                elapsed_ms = elapsed.as_millis()
+            );
             self.request_full(ctx, Trigger::WarmupEnd, None, None);
             self.sync_gen = self.sync_gen.wrapping_add(1);
             self.schedule_periodic(ctx);
@@ -445,7 +461,8 @@ impl Dataplane {
         if !self.enabled() {
             return;
         }
-        self.flushed.retain_vips(&desired::all(ctx.cfg, ctx.checker));
+        self.flushed
+            .retain_vips(&desired::all(ctx.cfg, ctx.checker));
         self.push_conf_if_changed(ctx);
         self.sync_gen = self.sync_gen.wrapping_add(1);
         self.schedule_periodic(ctx);
@@ -471,7 +488,10 @@ impl Dataplane {
             return;
         }
         if flush {
-            if let (Some(f), Some(b)) = (ctx.cfg.frontends.get(frontend), ctx.cfg.backends.get(backend)) {
+            if let (Some(f), Some(b)) = (
+                ctx.cfg.frontends.get(frontend),
+                ctx.cfg.backends.get(backend),
+            ) {
                 self.forced
                     .entry(desired::vip_key(f))
                     .or_default()
@@ -491,7 +511,12 @@ impl Dataplane {
             self.counters.count_api(req.message(), "send", true);
             logev!(Level::Debug, "vpp-api-send", msg = req.message(), tag = tag);
             if let Err(e) = conn.queue(tag, req, ctx.now) {
-                logev!(Level::Warn, "vpp-api-send-failed", msg = req.message(), error = e);
+                logev!(
+                    Level::Warn,
+                    "vpp-api-send-failed",
+                    msg = req.message(),
+                    error = e
+                );
                 return None;
             }
         }

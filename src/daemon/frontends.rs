@@ -36,7 +36,8 @@ impl FrontendTracker {
                     .insert(fname.clone());
             }
         }
-        self.states.retain(|name, _| cfg.frontends.contains_key(name));
+        self.states
+            .retain(|name, _| cfg.frontends.contains_key(name));
     }
 
     /// Frontends referencing `backend`, sorted.
@@ -92,7 +93,11 @@ impl FrontendTracker {
 }
 
 /// Evaluate one frontend (shared by views, metrics and the VPP sync).
-pub fn evaluate(cfg: &Config, frontend: &str, state_of: &dyn Fn(&str) -> State) -> Option<FrontendWeights> {
+pub fn evaluate(
+    cfg: &Config,
+    frontend: &str,
+    state_of: &dyn Fn(&str) -> State,
+) -> Option<FrontendWeights> {
     cfg.frontends
         .get(frontend)
         .map(|f| weights::evaluate(f, state_of))

@@ -33,9 +33,9 @@ use crate::logev;
 use crate::logging;
 
 use checker::{BackendTransition, Checker};
-use dataplane::{Ctx, Dataplane};
 use cli::{Invocation, Options};
 use control_server::{ControlLine, ControlServer};
+use dataplane::{Ctx, Dataplane};
 use frontends::FrontendTracker;
 use tokens::TimerKey;
 use watch::Watchers;
@@ -204,9 +204,8 @@ impl Daemon {
             socket = socket_path.display(),
             mode = format_args!("{:04o}", config.control.mode),
         );
-        let seed = u64::from(std::process::id())
-            ^ (logging::now_unix_ms() << 16)
-            ^ 0x9e37_79b9_7f4a_7c15;
+        let seed =
+            u64::from(std::process::id()) ^ (logging::now_unix_ms() << 16) ^ 0x9e37_79b9_7f4a_7c15;
         let checker = Checker::new(&config, seed).map_err(StartupError::Check)?;
         let started = Instant::now();
         let dataplane = Dataplane::new(&config, started);
@@ -226,7 +225,8 @@ impl Daemon {
             loop_stats: LoopStats::default(),
         };
         d.raise_nofile(&config);
-        d.apply_config(config, "startup").map_err(StartupError::Check)?;
+        d.apply_config(config, "startup")
+            .map_err(StartupError::Check)?;
         d.with_dataplane(|dp, ctx| dp.start(ctx));
         Ok(d)
     }
@@ -256,7 +256,11 @@ impl Daemon {
     }
 
     /// Apply a validated config (startup or reload) and report what changed.
-    fn apply_config(&mut self, new: Config, trigger: &str) -> Result<String, checker::CheckBuildError> {
+    fn apply_config(
+        &mut self,
+        new: Config,
+        trigger: &str,
+    ) -> Result<String, checker::CheckBuildError> {
         Checker::precheck(&new)?;
         let plan = reload::plan(&self.config, &new);
         let mut transitions = Vec::new();
@@ -269,7 +273,8 @@ impl Daemon {
             now,
             &mut transitions,
         )?;
-        let count = |f: fn(&reload::BackendPlan) -> bool| plan.values().filter(|r| f(&r.plan)).count();
+        let count =
+            |f: fn(&reload::BackendPlan) -> bool| plan.values().filter(|r| f(&r.plan)).count();
         let summary = format!(
             "added={} removed={} restarted={} kept={}",
             count(|p| matches!(p, reload::BackendPlan::Add)),
@@ -278,7 +283,9 @@ impl Daemon {
             count(|p| matches!(p, reload::BackendPlan::Keep)),
         );
         if trigger != "startup" {
-            if new.control.socket != self.config.control.socket && self.opts.control_socket.is_none() {
+            if new.control.socket != self.config.control.socket
+                && self.opts.control_socket.is_none()
+            {
                 logev!(
                     Level::Warn,
                     "config-reload-ignored",
@@ -319,12 +326,22 @@ impl Daemon {
         let new = match load_config(&self.opts) {
             Ok(c) => c,
             Err(e) => {
-                logev!(Level::Error, "config-reload-failed", trigger = trigger, error = e);
+                logev!(
+                    Level::Error,
+                    "config-reload-failed",
+                    trigger = trigger,
+                    error = e
+                );
                 return Err(e.to_string());
             }
         };
         if let Err(e) = Checker::precheck(&new) {
-            logev!(Level::Error, "config-reload-failed", trigger = trigger, error = e);
+            logev!(
+                Level::Error,
+                "config-reload-failed",
+                trigger = trigger,
+                error = e
+            );
             return Err(e.to_string());
         }
         self.raise_nofile(&new);
@@ -415,8 +432,12 @@ impl Daemon {
                 from = ft.from,
                 to = ft.to,
             );
-            self.watchers
-                .frontend_event(&mut self.control, self.poll.registry(), &ft, Instant::now());
+            self.watchers.frontend_event(
+                &mut self.control,
+                self.poll.registry(),
+                &ft,
+                Instant::now(),
+            );
         }
     }
 
@@ -514,14 +535,13 @@ impl Daemon {
                 now,
                 transitions,
             ),
-            TimerKey::ProbeDeadline { slot, gen } => self.checker.on_probe_deadline(
-                slot,
-                gen,
-                &mut self.timers,
-                now,
-                transitions,
-            ),
-            TimerKey::ControlHousekeeping | TimerKey::MetricsHousekeeping | TimerKey::StatsScrape { .. } => {}
+            TimerKey::ProbeDeadline { slot, gen } => {
+                self.checker
+                    .on_probe_deadline(slot, gen, &mut self.timers, now, transitions)
+            }
+            TimerKey::ControlHousekeeping
+            | TimerKey::MetricsHousekeeping
+            | TimerKey::StatsScrape { .. } => {}
             dp_key => self.with_dataplane(|dp, ctx| dp.on_timer(ctx, dp_key)),
         }
     }

@@ -154,9 +154,18 @@ maglev:
             );
         let p = plan_of(BASE, &new);
         let r = |n: &str| p.get(n).unwrap().clone();
-        assert_eq!(r("a").plan, BackendPlan::Restart(RestartReason::CheckChanged));
-        assert_eq!(r("b").plan, BackendPlan::Restart(RestartReason::CheckChanged));
-        assert_eq!(r("c").plan, BackendPlan::Restart(RestartReason::AddressChanged));
+        assert_eq!(
+            r("a").plan,
+            BackendPlan::Restart(RestartReason::CheckChanged)
+        );
+        assert_eq!(
+            r("b").plan,
+            BackendPlan::Restart(RestartReason::CheckChanged)
+        );
+        assert_eq!(
+            r("c").plan,
+            BackendPlan::Restart(RestartReason::AddressChanged)
+        );
         assert_eq!(r("d").plan, BackendPlan::Remove);
         assert_eq!(r("e").plan, BackendPlan::Keep);
         assert_eq!(r("e").enabled_changed, Some(false));
@@ -166,21 +175,39 @@ maglev:
     #[test]
     fn static_to_checked_and_netns() {
         let new = BASE
-            .replace("d: { address: 192.0.2.4 }", "d: { address: 192.0.2.4, healthcheck: tcp }")
-            .replace("maglev:\n", "maglev:\n  healthchecker:\n    netns: dataplane\n");
+            .replace(
+                "d: { address: 192.0.2.4 }",
+                "d: { address: 192.0.2.4, healthcheck: tcp }",
+            )
+            .replace(
+                "maglev:\n",
+                "maglev:\n  healthchecker:\n    netns: dataplane\n",
+            );
         let p = plan_of(BASE, &new);
         assert_eq!(
             p["d"].plan,
             BackendPlan::Restart(RestartReason::CheckChanged)
         );
-        assert_eq!(p["a"].plan, BackendPlan::Restart(RestartReason::NetnsChanged));
+        assert_eq!(
+            p["a"].plan,
+            BackendPlan::Restart(RestartReason::NetnsChanged)
+        );
         // A different check name with an identical definition still restarts:
         // the operator pointed the backend elsewhere on purpose.
         let renamed = BASE
-            .replace("tcp: { type: tcp, port: 22 }", "tcp: { type: tcp, port: 22 }\n    tcp2: { type: tcp, port: 22 }")
-            .replace("e: { address: 192.0.2.5, healthcheck: tcp }", "e: { address: 192.0.2.5, healthcheck: tcp2 }");
+            .replace(
+                "tcp: { type: tcp, port: 22 }",
+                "tcp: { type: tcp, port: 22 }\n    tcp2: { type: tcp, port: 22 }",
+            )
+            .replace(
+                "e: { address: 192.0.2.5, healthcheck: tcp }",
+                "e: { address: 192.0.2.5, healthcheck: tcp2 }",
+            );
         let p = plan_of(BASE, &renamed);
-        assert_eq!(p["e"].plan, BackendPlan::Restart(RestartReason::CheckChanged));
+        assert_eq!(
+            p["e"].plan,
+            BackendPlan::Restart(RestartReason::CheckChanged)
+        );
         assert_eq!(p["c"], keep());
     }
 }

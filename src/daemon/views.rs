@@ -13,14 +13,21 @@ use super::frontends::{self, FrontendTracker};
 pub fn version() -> VersionView {
     VersionView {
         version: env!("CARGO_PKG_VERSION").to_string(),
-        commit: option_env!("MAGLEV_COMMIT").unwrap_or("unknown").to_string(),
+        commit: option_env!("MAGLEV_COMMIT")
+            .unwrap_or("unknown")
+            .to_string(),
         build_date: option_env!("MAGLEV_BUILD_DATE")
             .unwrap_or("unknown")
             .to_string(),
     }
 }
 
-pub fn frontend(cfg: &Config, checker: &Checker, tracker: &FrontendTracker, name: &str) -> Option<FrontendView> {
+pub fn frontend(
+    cfg: &Config,
+    checker: &Checker,
+    tracker: &FrontendTracker,
+    name: &str,
+) -> Option<FrontendView> {
     let f = cfg.frontends.get(name)?;
     let w = frontends::evaluate(cfg, name, &|b| checker.state_of(b))?;
     Some(FrontendView {

@@ -5,6 +5,12 @@
 //! caller's tags, and times out requests whose reply never comes — a VPP
 //! that drops a reply (WIRE.md §4) fails that request, never the session.
 //!
+//! VPP answers a connection's requests in order, so a request's timeout
+//! runs from the later of its send and the last reply to the request
+//! before it: a long pipelined batch (a full sync of 65,000 calls) that a
+//! slow VPP works through steadily does not time out at its tail, while a
+//! hung VPP still fails everything outstanding after one timeout.
+//!
 //! The connection shell (`vpp::client`) moves bytes between the socket and
 //! [`Session::on_bytes`] / [`Session::output`].
 
@@ -23,12 +29,18 @@ use super::wire::memclnt::{
 use super::wire::table::names;
 use super::wire::vlib::{CliInband, CliInbandReply};
 use super::wire::vpe::{ShowVersion, ShowVersionReply};
-use super::wire::{FrameReader, Message, MessageTable, MissingMessages, MsgIds, Prefix, RetvalReply, WireError};
+use super::wire::{
+    FrameReader, Message, MessageTable, MissingMessages, MsgIds, Prefix, RetvalReply, WireError,
+};
 
 /// Name we register with VPP (visible in `show api clients`).
 pub const CLIENT_NAME: &str = "vpp-maglev";
 /// New-flow table length of every VIP we create (WIRE.md: 0 crashes VPP).
 pub const NEW_FLOWS_TABLE_LENGTH: u32 = 1024;
+/// Largest reply body accepted. The `cli_inband` reply to `show lb vips
+/// verbose` grows with VIPs × ASes (3.8 MB for 1,000 VIPs × 64 ASes), far
+/// beyond the wire default meant for the handshake; 64 MiB covers ~16× that.
+pub const MAX_REPLY_BODY: usize = 64 << 20;
 
 /// What the caller asks VPP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +79,20 @@ impl Request {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     Retval(i32),
-    Ping { vpe_pid: u32 },
+    Ping {
+        vpe_pid: u32,
+    },
     Version(ShowVersionReply),
-    Cli { retval: i32, text: String },
+    Cli {
+        retval: i32,
+        text: String,
+    },
     VipDump(Vec<LbVipDetails>),
     AsDump(Vec<LbAsV2Details>),
-    Route { retval: i32, stats_index: u32 },
+    Route {
+        retval: i32,
+        stats_index: u32,
+    },
     /// No reply within the deadline.
     TimedOut,
 }
@@ -81,7 +101,9 @@ impl Response {
     /// Success as VPP reports it (`retval` 0), for counters.
     pub fn ok(&self) -> bool {
         match self {
-            Response::Retval(r) | Response::Cli { retval: r, .. } | Response::Route { retval: r, .. } => *r == 0,
+            Response::Retval(r)
+            | Response::Cli { retval: r, .. }
+            | Response::Route { retval: r, .. } => *r == 0,
             Response::Version(v) => v.retval == 0,
             Response::TimedOut => false,
             _ => true,
@@ -94,7 +116,11 @@ impl Response {
 pub enum SessionEvent {
     /// Handshake done: requests may be sent.
     Ready { client_index: u32, table_len: usize },
-    Completed { tag: u64, message: &'static str, response: Response },
+    Completed {
+        tag: u64,
+        message: &'static str,
+        response: Response,
+    },
 }
 
 /// Why a session cannot go on (the connection must be dropped).
@@ -127,7 +153,9 @@ enum Expect {
     VipDetails(Vec<LbVipDetails>),
     AsDetails(Vec<LbAsV2Details>),
     /// The control_ping closing the dump sent under `dump_context`.
-    DumpEnd { dump_context: u32 },
+    DumpEnd {
+        dump_context: u32,
+    },
 }
 
 struct Pending {
@@ -150,6 +178,8 @@ pub struct Session {
     /// (deadline, context) in send order: replies come back in order, so
     /// the front is always the oldest outstanding request.
     deadlines: VecDeque<(Instant, u32)>,
+    /// When VPP last answered the oldest outstanding request.
+    last_progress: Option<Instant>,
     timeout: Duration,
     table: Option<MessageTable>,
 }
@@ -158,12 +188,13 @@ impl Session {
     /// Start a session: queues `sockclnt_create`.
     pub fn new(now: Instant, timeout: Duration) -> Session {
         let mut s = Session {
-            reader: FrameReader::new(),
+            reader: FrameReader::with_max_body(MAX_REPLY_BODY),
             out: Vec::new(),
             phase: Phase::Handshaking { context: 0 },
             next_context: 0x4d47_0000,
             pending: HashMap::new(),
             deadlines: VecDeque::new(),
+            last_progress: None,
             timeout,
             table: None,
         };
@@ -222,11 +253,19 @@ impl Session {
         let message = req.message();
         let expect = match req {
             Request::Ping => {
-                ControlPing { client_index: ci, context }.emit_frame(ids.control_ping, &mut self.out);
+                ControlPing {
+                    client_index: ci,
+                    context,
+                }
+                .emit_frame(ids.control_ping, &mut self.out);
                 Expect::Ping
             }
             Request::ShowVersion => {
-                ShowVersion { client_index: ci, context }.emit_frame(ids.show_version, &mut self.out);
+                ShowVersion {
+                    client_index: ci,
+                    context,
+                }
+                .emit_frame(ids.show_version, &mut self.out);
                 Expect::Version
             }
             Request::Cli(cmd) => {
@@ -273,15 +312,34 @@ impl Session {
                 Expect::Route
             }
         };
-        self.pending.insert(context, Pending { tag, message, expect });
+        self.pending.insert(
+            context,
+            Pending {
+                tag,
+                message,
+                expect,
+            },
+        );
         self.deadlines.push_back((now + self.timeout, context));
         Ok(())
     }
 
     /// Send the `control_ping` that ends a dump.
-    fn close_dump(&mut self, dump_context: u32, ci: u32, ids: &MsgIds, tag: u64, message: &'static str, now: Instant) {
+    fn close_dump(
+        &mut self,
+        dump_context: u32,
+        ci: u32,
+        ids: &MsgIds,
+        tag: u64,
+        message: &'static str,
+        now: Instant,
+    ) {
         let context = self.context();
-        ControlPing { client_index: ci, context }.emit_frame(ids.control_ping, &mut self.out);
+        ControlPing {
+            client_index: ci,
+            context,
+        }
+        .emit_frame(ids.control_ping, &mut self.out);
         self.pending.insert(
             context,
             Pending {
@@ -294,16 +352,63 @@ impl Session {
     }
 
     /// Feed bytes read from the socket.
-    pub fn on_bytes(&mut self, bytes: &[u8], events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+    pub fn on_bytes(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        events: &mut Vec<SessionEvent>,
+    ) -> Result<(), SessionError> {
         self.reader.push(bytes);
         while let Some(frame) = self.reader.next_frame() {
             let frame = frame.map_err(SessionError::Wire)?;
-            self.on_frame(&frame.body, events)?;
+            self.on_frame(&frame.body, now, events)?;
         }
         Ok(())
     }
 
-    fn on_frame(&mut self, body: &[u8], events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+    /// The oldest request still awaiting its reply.
+    fn oldest_pending(&mut self) -> Option<u32> {
+        while let Some(&(_, ctx)) = self.deadlines.front() {
+            if self.pending.contains_key(&ctx) {
+                return Some(ctx);
+            }
+            self.deadlines.pop_front();
+        }
+        None
+    }
+
+    /// A reply (or dump detail) for `context` arrived: progress when it
+    /// answers the oldest outstanding request (directly or as the ping
+    /// closing its dump). A reply overtaking an older request means that
+    /// request's reply was dropped, so it must not extend its deadline.
+    fn note_reply(&mut self, context: u32, now: Instant) {
+        let Some(oldest) = self.oldest_pending() else {
+            return;
+        };
+        let closes_oldest = matches!(
+            self.pending.get(&context),
+            Some(Pending { expect: Expect::DumpEnd { dump_context }, .. }) if *dump_context == oldest
+        );
+        if oldest == context || closes_oldest {
+            self.last_progress = Some(now);
+        }
+    }
+
+    /// When the oldest outstanding request (sent at `sent_deadline` -
+    /// timeout) fails.
+    fn effective_deadline(&self, sent_deadline: Instant) -> Instant {
+        match self.last_progress {
+            Some(p) => sent_deadline.max(p + self.timeout),
+            None => sent_deadline,
+        }
+    }
+
+    fn on_frame(
+        &mut self,
+        body: &[u8],
+        now: Instant,
+        events: &mut Vec<SessionEvent>,
+    ) -> Result<(), SessionError> {
         let id = super::wire::frame::body_msg_id(body).map_err(SessionError::Wire)?;
         let ids = match self.phase {
             Phase::Handshaking { context } => {
@@ -341,6 +446,7 @@ impl Session {
         match key {
             names::CONTROL_PING_REPLY => {
                 let r = ControlPingReply::parse(body).map_err(wire)?;
+                self.note_reply(r.context, now);
                 match self.pending.remove(&r.context) {
                     Some(Pending {
                         expect: Expect::DumpEnd { dump_context },
@@ -369,6 +475,7 @@ impl Session {
             }
             names::LB_VIP_DETAILS => {
                 let d = LbVipDetails::parse(body).map_err(wire)?;
+                self.note_reply(d.context, now);
                 if let Some(Pending {
                     expect: Expect::VipDetails(v),
                     ..
@@ -379,6 +486,7 @@ impl Session {
             }
             names::LB_AS_V2_DETAILS => {
                 let d = LbAsV2Details::parse(body).map_err(wire)?;
+                self.note_reply(d.context, now);
                 if let Some(Pending {
                     expect: Expect::AsDetails(v),
                     ..
@@ -389,7 +497,7 @@ impl Session {
             }
             names::SHOW_VERSION_REPLY => {
                 let r = ShowVersionReply::parse(body).map_err(wire)?;
-                self.complete(r.context, Response::Version(r), events);
+                self.complete(r.context, Response::Version(r), now, events);
             }
             names::CLI_INBAND_REPLY => {
                 let r = CliInbandReply::parse(body).map_err(wire)?;
@@ -399,6 +507,7 @@ impl Session {
                         retval: r.retval,
                         text: r.reply,
                     },
+                    now,
                     events,
                 );
             }
@@ -410,6 +519,7 @@ impl Session {
                         retval: r.retval,
                         stats_index: r.route.stats_index,
                     },
+                    now,
                     events,
                 );
             }
@@ -418,14 +528,21 @@ impl Session {
             | names::LB_ADD_DEL_AS_V2_REPLY
             | names::LB_AS_SET_WEIGHT_REPLY => {
                 let r = RetvalReply::parse_as("retval reply", body).map_err(wire)?;
-                self.complete(r.context, Response::Retval(r.retval), events);
+                self.complete(r.context, Response::Retval(r.retval), now, events);
             }
             _ => {}
         }
         Ok(())
     }
 
-    fn complete(&mut self, context: u32, response: Response, events: &mut Vec<SessionEvent>) {
+    fn complete(
+        &mut self,
+        context: u32,
+        response: Response,
+        now: Instant,
+        events: &mut Vec<SessionEvent>,
+    ) {
+        self.note_reply(context, now);
         if let Some(p) = self.pending.remove(&context) {
             events.push(SessionEvent::Completed {
                 tag: p.tag,
@@ -437,20 +554,20 @@ impl Session {
 
     /// The earliest deadline of an outstanding request.
     pub fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(&(at, ctx)) = self.deadlines.front() {
-            if self.pending.contains_key(&ctx) {
-                return Some(at);
-            }
-            self.deadlines.pop_front();
-        }
-        None
+        self.oldest_pending()?;
+        let &(at, _) = self.deadlines.front()?;
+        Some(self.effective_deadline(at))
     }
 
     /// Fail every request whose deadline passed. A handshake that times out
     /// is reported as an error (the connection is useless).
-    pub fn expire(&mut self, now: Instant, events: &mut Vec<SessionEvent>) -> Result<(), SessionError> {
+    pub fn expire(
+        &mut self,
+        now: Instant,
+        events: &mut Vec<SessionEvent>,
+    ) -> Result<(), SessionError> {
         while let Some(&(at, ctx)) = self.deadlines.front() {
-            if at > now {
+            if self.pending.contains_key(&ctx) && self.effective_deadline(at) > now {
                 break;
             }
             self.deadlines.pop_front();
@@ -519,7 +636,12 @@ fn emit_call(call: &LbCall, ci: u32, context: u32, ids: &MsgIds, out: &mut Vec<u
             is_flush: *flush,
         }
         .emit_frame(ids.lb_add_del_as_v2, out),
-        LbCall::SetWeight { key, addr, weight, flush } => LbAsSetWeight {
+        LbCall::SetWeight {
+            key,
+            addr,
+            weight,
+            flush,
+        } => LbAsSetWeight {
             client_index: ci,
             context,
             pfx: pfx(key),
@@ -533,7 +655,14 @@ fn emit_call(call: &LbCall, ci: u32, context: u32, ids: &MsgIds, out: &mut Vec<u
     }
 }
 
-fn vip_message(ci: u32, context: u32, key: &VipKey, encap: LbEncapType, sticky: bool, is_del: bool) -> LbAddDelVipV2 {
+fn vip_message(
+    ci: u32,
+    context: u32,
+    key: &VipKey,
+    encap: LbEncapType,
+    sticky: bool,
+    is_del: bool,
+) -> LbAddDelVipV2 {
     LbAddDelVipV2 {
         client_index: ci,
         context,
@@ -560,7 +689,10 @@ mod tests {
     fn reply_table() -> Vec<MessageTableEntry> {
         // Real ids of the captured build for what we use, plus one more.
         let mut out = Vec::new();
-        for (i, key) in crate::vpp::wire::table::REQUIRED_MESSAGES.iter().enumerate() {
+        for (i, key) in crate::vpp::wire::table::REQUIRED_MESSAGES
+            .iter()
+            .enumerate()
+        {
             out.push(MessageTableEntry {
                 index: 100 + i as u16,
                 name: key.to_string(),
@@ -587,7 +719,7 @@ mod tests {
         let mut bytes = Vec::new();
         reply.emit_frame(SOCKCLNT_CREATE_REPLY_ID, &mut bytes);
         let mut events = Vec::new();
-        s.on_bytes(&bytes, &mut events).unwrap();
+        s.on_bytes(&bytes, now, &mut events).unwrap();
         assert_eq!(
             events,
             vec![SessionEvent::Ready {
@@ -619,7 +751,10 @@ mod tests {
         assert_eq!(sent.len(), 2);
         let a = ControlPing::parse(&sent[0]).unwrap();
         let b = ControlPing::parse(&sent[1]).unwrap();
-        assert_eq!(u16::from_be_bytes([sent[0][0], sent[0][1]]), ids.control_ping);
+        assert_eq!(
+            u16::from_be_bytes([sent[0][0], sent[0][1]]),
+            ids.control_ping
+        );
         assert_eq!(a.client_index, 0x8000_0001);
         assert_ne!(a.context, b.context);
         // Replies out of order still find their tags.
@@ -634,7 +769,7 @@ mod tests {
             .emit_frame(ids.control_ping_reply, &mut bytes);
         }
         let mut events = Vec::new();
-        s.on_bytes(&bytes, &mut events).unwrap();
+        s.on_bytes(&bytes, now, &mut events).unwrap();
         let tags: Vec<(u64, Response)> = events
             .into_iter()
             .filter_map(|e| match e {
@@ -644,7 +779,10 @@ mod tests {
             .collect();
         assert_eq!(
             tags,
-            vec![(8, Response::Ping { vpe_pid: 2 }), (7, Response::Ping { vpe_pid: 1 })]
+            vec![
+                (8, Response::Ping { vpe_pid: 2 }),
+                (7, Response::Ping { vpe_pid: 1 })
+            ]
         );
     }
 
@@ -667,7 +805,7 @@ mod tests {
         }
         .emit_frame(ids.control_ping_reply, &mut bytes);
         let mut events = Vec::new();
-        s.on_bytes(&bytes, &mut events).unwrap();
+        s.on_bytes(&bytes, now, &mut events).unwrap();
         assert_eq!(
             events,
             vec![SessionEvent::Completed {
@@ -706,22 +844,112 @@ mod tests {
         let mut bytes = Vec::new();
         encode_frame(&body, &mut bytes);
         let mut events = Vec::new();
-        s.on_bytes(&bytes, &mut events).unwrap();
+        s.on_bytes(&bytes, now, &mut events).unwrap();
         assert_eq!(events.len(), 1);
         assert!(matches!(
             &events[0],
-            SessionEvent::Completed { tag: 2, response: Response::Retval(-6), .. }
+            SessionEvent::Completed {
+                tag: 2,
+                response: Response::Retval(-6),
+                ..
+            }
         ));
         assert!(s.next_deadline().is_some());
         let mut events = Vec::new();
-        s.expire(now + Duration::from_millis(500), &mut events).unwrap();
+        s.expire(now + Duration::from_millis(500), &mut events)
+            .unwrap();
         assert!(events.is_empty());
         s.expire(now + Duration::from_secs(2), &mut events).unwrap();
         assert!(matches!(
             &events[..],
-            [SessionEvent::Completed { tag: 1, response: Response::TimedOut, .. }]
+            [SessionEvent::Completed {
+                tag: 1,
+                response: Response::TimedOut,
+                ..
+            }]
         ));
         assert_eq!(s.next_deadline(), None);
+    }
+
+    /// (request count, replies answered at these offsets in order, expire
+    /// at, tags expected to time out).
+    #[test]
+    fn timeouts_run_from_the_last_progress() {
+        let ms = Duration::from_millis;
+        let cases: &[(&str, usize, &[u64], u64, &[u64])] = &[
+            // A slow VPP working steadily through a batch: nothing fails
+            // although the tail was sent long before the expiry time.
+            ("steady progress", 3, &[900, 1800], 2500, &[]),
+            ("stall after progress", 3, &[900, 1800], 2900, &[2]),
+            // A hung VPP fails everything outstanding at once.
+            ("hung", 3, &[], 1000, &[0, 1, 2]),
+            ("not yet", 3, &[], 999, &[]),
+        ];
+        for (name, n, answers, expire_at, want) in cases {
+            let now = Instant::now();
+            let (mut s, ids) = ready_session(now);
+            for tag in 0..*n as u64 {
+                s.send(tag, &Request::Ping, now).unwrap();
+            }
+            let sent = frames(s.output());
+            for (i, at) in answers.iter().enumerate() {
+                let ping = ControlPing::parse(&sent[i]).unwrap();
+                let mut bytes = Vec::new();
+                ControlPingReply {
+                    context: ping.context,
+                    retval: 0,
+                    client_index: 0,
+                    vpe_pid: 1,
+                }
+                .emit_frame(ids.control_ping_reply, &mut bytes);
+                s.on_bytes(&bytes, now + ms(*at), &mut Vec::new()).unwrap();
+            }
+            let mut events = Vec::new();
+            s.expire(now + ms(*expire_at), &mut events).unwrap();
+            let failed: Vec<u64> = events
+                .iter()
+                .filter_map(|e| match e {
+                    SessionEvent::Completed {
+                        tag,
+                        response: Response::TimedOut,
+                        ..
+                    } => Some(*tag),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(&failed, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_large_show_lb_vips_reply_is_accepted() {
+        let now = Instant::now();
+        let (mut s, ids) = ready_session(now);
+        s.send(1, &Request::Cli("show lb vips verbose".into()), now)
+            .unwrap();
+        let sent = CliInband::parse(&frames(s.output())[0]).unwrap();
+        // Over the 1 MiB wire default, like 1,000 VIPs × 64 ASes (3.8 MB).
+        let text = "    198.18.0.1 used:64 weight:100\n".repeat(120_000);
+        let mut bytes = Vec::new();
+        CliInbandReply {
+            context: sent.context,
+            retval: 0,
+            reply: text.clone(),
+        }
+        .emit_frame(ids.cli_inband_reply, &mut bytes);
+        assert!(bytes.len() > 3 << 20);
+        let mut events = Vec::new();
+        for chunk in bytes.chunks(4096) {
+            s.on_bytes(chunk, now, &mut events).unwrap();
+        }
+        assert_eq!(
+            events,
+            vec![SessionEvent::Completed {
+                tag: 1,
+                message: "cli_inband",
+                response: Response::Cli { retval: 0, text }
+            }]
+        );
     }
 
     #[test]
@@ -742,15 +970,23 @@ mod tests {
             message_table: table,
         }
         .emit_frame(SOCKCLNT_CREATE_REPLY_ID, &mut bytes);
-        let err = s.on_bytes(&bytes, &mut Vec::new()).unwrap_err();
-        assert!(err.to_string().contains("lb_as_set_weight_2d89bdbd"), "{err}");
-        assert!(matches!(s.send(1, &Request::Ping, now), Err(SessionError::NotReady)));
+        let err = s.on_bytes(&bytes, now, &mut Vec::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("lb_as_set_weight_2d89bdbd"),
+            "{err}"
+        );
+        assert!(matches!(
+            s.send(1, &Request::Ping, now),
+            Err(SessionError::NotReady)
+        ));
     }
 
     #[test]
     fn handshake_timeout_is_fatal() {
         let now = Instant::now();
         let mut s = Session::new(now, Duration::from_secs(1));
-        assert!(s.expire(now + Duration::from_secs(2), &mut Vec::new()).is_err());
+        assert!(s
+            .expire(now + Duration::from_secs(2), &mut Vec::new())
+            .is_err());
     }
 }

@@ -106,7 +106,10 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("maglevd did not open its control socket; log:\n{}", self.log_text());
+        panic!(
+            "maglevd did not open its control socket; log:\n{}",
+            self.log_text()
+        );
     }
 
     /// Send one command, return the whole reply.
@@ -245,7 +248,10 @@ impl Watch {
             }
             seen.push(l);
         }
-        panic!("no event with {needles:?} within {within:?}; saw:\n{}", seen.join("\n"));
+        panic!(
+            "no event with {needles:?} within {within:?}; saw:\n{}",
+            seen.join("\n")
+        );
     }
 }
 

@@ -18,7 +18,10 @@ pub fn lb_view(lb: &LbState) -> LbView {
     let mut out: LbView = BTreeMap::new();
     for v in lb.vip_dump() {
         out.insert(
-            format!("{}/{} {} {}", v.key.prefix, v.key.len, v.key.protocol, v.key.port),
+            format!(
+                "{}/{} {} {}",
+                v.key.prefix, v.key.len, v.key.protocol, v.key.port
+            ),
             (format!("{:?}", v.encap), Vec::new()),
         );
     }
@@ -31,7 +34,10 @@ pub fn lb_view(lb: &LbState) -> LbView {
         if a.flags & 1 == 0 {
             continue;
         }
-        let k = format!("{}/{} {} {}", a.vip.prefix, a.vip.len, a.vip.protocol, a.vip.port);
+        let k = format!(
+            "{}/{} {} {}",
+            a.vip.prefix, a.vip.len, a.vip.protocol, a.vip.port
+        );
         if let Some((_, ases)) = out.get_mut(&k) {
             ases.push((a.address.to_string(), a.weight, a.num_buckets));
         }

@@ -138,9 +138,7 @@ impl Client {
                 {
                     return Err(RecvError::Timeout)
                 }
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    return Err(RecvError::Eof)
-                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => return Err(RecvError::Eof),
                 Err(e) => panic!("read: {e}"),
             }
         }

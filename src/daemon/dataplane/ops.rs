@@ -281,14 +281,21 @@ impl Dataplane {
         }
     }
 
-    fn on_read(&mut self, ctx: &mut Ctx<'_>, purpose: ReadPurpose, result: Result<ReadResult, String>) {
+    fn on_read(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        purpose: ReadPurpose,
+        result: Result<ReadResult, String>,
+    ) {
         let r = match result {
             Ok(r) => r,
             Err(e) => {
                 logev!(Level::Warn, "vpp-lb-read-failed", error = e);
                 for client in ReadPurposeClients(&purpose).clients() {
-                    ctx.replies
-                        .push((client, render::reply_err(&format!("reading VPP state failed: {e}"))));
+                    ctx.replies.push((
+                        client,
+                        render::reply_err(&format!("reading VPP state failed: {e}")),
+                    ));
                 }
                 if matches!(purpose, ReadPurpose::Full(_)) {
                     self.full_busy = false;
@@ -510,7 +517,8 @@ impl Dataplane {
                 self.full_busy = false;
             }
             for c in reply_to {
-                ctx.replies.push((c, render::reply_err("VPP is not connected")));
+                ctx.replies
+                    .push((c, render::reply_err("VPP is not connected")));
             }
         }
     }
@@ -536,7 +544,10 @@ impl Dataplane {
                 self.current.remove(key);
                 self.buckets.retain(|(k, _), _| k != key);
             }
-            LbCall::AddAs { key, addr, weight } | LbCall::SetWeight { key, addr, weight, .. } => {
+            LbCall::AddAs { key, addr, weight }
+            | LbCall::SetWeight {
+                key, addr, weight, ..
+            } => {
                 if let Some(v) = self.current.get_mut(key) {
                     v.ases.insert(*addr, CurrentAs { weight: *weight });
                 }
@@ -638,7 +649,9 @@ impl Dataplane {
                 changes.as_weight_updated
             ))
         } else {
-            render::reply_err(&format!("{errors} VIP(s) failed to sync; see the log (vpp-lbsync-error)"))
+            render::reply_err(&format!(
+                "{errors} VIP(s) failed to sync; see the log (vpp-lbsync-error)"
+            ))
         };
         for c in reply_to {
             ctx.replies.push((c, reply.clone()));
@@ -670,7 +683,12 @@ impl Dataplane {
     }
 
     /// `show vpp lb state`: read VPP afresh, reply when the read completes.
-    pub fn show_lb_state(&mut self, ctx: &mut Ctx<'_>, client: u64, json: bool) -> Result<(), &'static str> {
+    pub fn show_lb_state(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        client: u64,
+        json: bool,
+    ) -> Result<(), &'static str> {
         if self.link != Link::Up {
             return Err(self.unavailable());
         }
@@ -755,7 +773,11 @@ impl Dataplane {
 
     /// `show vpp info`.
     pub fn info_view(&self, now: Instant) -> Result<VppInfoView, &'static str> {
-        let i = self.info.as_ref().filter(|_| self.link == Link::Up).ok_or(self.unavailable())?;
+        let i = self
+            .info
+            .as_ref()
+            .filter(|_| self.link == Link::Up)
+            .ok_or(self.unavailable())?;
         let now_ms = logging::now_unix_ms();
         Ok(VppInfoView {
             version: i.version.clone(),

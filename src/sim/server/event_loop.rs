@@ -73,7 +73,11 @@ impl Server {
                 break;
             }
             if self.shared.lock_core().plan.take_drop_now() {
-                logev!(Level::Info, "vppsim-drop-connections", count = self.conns.len());
+                logev!(
+                    Level::Info,
+                    "vppsim-drop-connections",
+                    count = self.conns.len()
+                );
                 self.close_all();
             }
             self.pump_all();
@@ -147,7 +151,11 @@ impl Server {
         {
             let mut core = self.shared.lock_core();
             core.restart();
-            logev!(Level::Info, "vppsim-restart", vpe_pid = core.handler.vpe_pid);
+            logev!(
+                Level::Info,
+                "vppsim-restart",
+                vpe_pid = core.handler.vpe_pid
+            );
         }
         self.listener = bind(&self.path)?;
         self.poll
@@ -221,7 +229,12 @@ impl Server {
             return;
         };
         let Ok(msg_id) = body_msg_id(body) else {
-            logev!(Level::Warn, "vppsim-short-frame", conn = conn_id, len = body.len());
+            logev!(
+                Level::Warn,
+                "vppsim-short-frame",
+                conn = conn_id,
+                len = body.len()
+            );
             return;
         };
         let shared = Arc::clone(&self.shared);
@@ -231,9 +244,18 @@ impl Server {
             Some(key) => Request::decode(message_name(key), body),
             None => Request::Unknown { msg_id },
         };
-        let name = name_crc.as_deref().map_or("unknown", message_name).to_owned();
+        let name = name_crc
+            .as_deref()
+            .map_or("unknown", message_name)
+            .to_owned();
         let summary = request.summary();
-        logev!(Level::Debug, "vppsim-request", conn = conn_id, msg = name, fields = summary);
+        logev!(
+            Level::Debug,
+            "vppsim-request",
+            conn = conn_id,
+            msg = name,
+            fields = summary
+        );
         if let Some(file) = &mut self.record_file {
             let _ = writeln!(
                 file,
@@ -243,10 +265,20 @@ impl Server {
         }
         match &request {
             Request::Unknown { msg_id } => {
-                logev!(Level::Info, "vppsim-no-handler", conn = conn_id, msg_id = msg_id);
+                logev!(
+                    Level::Info,
+                    "vppsim-no-handler",
+                    conn = conn_id,
+                    msg_id = msg_id
+                );
             }
             Request::Unsupported { name } => {
-                logev!(Level::Info, "vppsim-unsupported", conn = conn_id, msg = name);
+                logev!(
+                    Level::Info,
+                    "vppsim-unsupported",
+                    conn = conn_id,
+                    msg = name
+                );
             }
             _ => {}
         }

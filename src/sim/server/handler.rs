@@ -106,7 +106,10 @@ const REPLY_KEYS: [(&str, &str); 17] = [
     ("lb_conf_reply", "lb_conf_reply_e8d4e804"),
     ("lb_conf_get_reply", "lb_conf_get_reply_923427ac"),
     ("lb_add_del_vip_reply", "lb_add_del_vip_reply_e8d4e804"),
-    ("lb_add_del_vip_v2_reply", "lb_add_del_vip_v2_reply_e8d4e804"),
+    (
+        "lb_add_del_vip_v2_reply",
+        "lb_add_del_vip_v2_reply_e8d4e804",
+    ),
     ("lb_add_del_as_reply", "lb_add_del_as_reply_e8d4e804"),
     ("lb_add_del_as_v2_reply", "lb_add_del_as_v2_reply_e8d4e804"),
     ("lb_as_set_weight_reply", "lb_as_set_weight_reply_e8d4e804"),
@@ -484,7 +487,11 @@ impl Handler {
     }
 
     fn route_reply(&self, context: u32, retval: i32, route: Option<IpRoute>) -> Reply {
-        let q = if route.is_some() { Q_ROUTE_FOUND } else { Q_JUNK };
+        let q = if route.is_some() {
+            Q_ROUTE_FOUND
+        } else {
+            Q_JUNK
+        };
         let route = route.unwrap_or(IpRoute {
             table_id: 0,
             stats_index: 0,
@@ -518,11 +525,9 @@ fn api_vip(key: &VipKey) -> LbVip {
 /// The route's own prefix: the request's, with host bits cleared.
 fn normalized(prefix: IpAddr, len: u8) -> IpAddr {
     match prefix {
-        IpAddr::V4(_) => {
-            Ip46::from_ip(prefix)
-                .normalized(len.saturating_add(96))
-                .to_ip()
-        }
+        IpAddr::V4(_) => Ip46::from_ip(prefix)
+            .normalized(len.saturating_add(96))
+            .to_ip(),
         IpAddr::V6(_) => IpAddr::V6(Ip46::from_ip(prefix).normalized(len).0.into()),
     }
 }

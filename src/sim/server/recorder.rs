@@ -55,7 +55,9 @@ impl Recorder {
 
     fn lock(&self) -> MutexGuard<'_, Log> {
         // A panicking test thread must not take the recorder down with it.
-        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Appends a record (its `seq` is assigned here) and wakes waiters.
@@ -139,7 +141,9 @@ mod tests {
         }
         let kept = rec.records();
         assert_eq!(
-            kept.iter().map(|r| (r.seq, r.name.as_str())).collect::<Vec<_>>(),
+            kept.iter()
+                .map(|r| (r.seq, r.name.as_str()))
+                .collect::<Vec<_>>(),
             vec![(1, "b"), (2, "c")]
         );
         rec.clear();
@@ -153,7 +157,8 @@ mod tests {
         let rec = Arc::new(Recorder::new(10));
         rec.append(record("old"));
         assert_eq!(
-            rec.wait_for(|r| r.name == "old", Duration::ZERO).map(|r| r.name),
+            rec.wait_for(|r| r.name == "old", Duration::ZERO)
+                .map(|r| r.name),
             Some("old".to_owned())
         );
         let writer = {
@@ -168,7 +173,10 @@ mod tests {
         writer.join().unwrap();
         assert_eq!(found.map(|r| r.seq), Some(3));
         let started = Instant::now();
-        assert_eq!(rec.wait_for(|r| r.name == "never", Duration::from_millis(30)), None);
+        assert_eq!(
+            rec.wait_for(|r| r.name == "never", Duration::from_millis(30)),
+            None
+        );
         assert!(started.elapsed() >= Duration::from_millis(30));
     }
 }

@@ -328,7 +328,10 @@ impl Request {
                 prefix,
                 len,
                 ..
-            } => write!(s, " table_id={table_id} exact={exact} prefix={prefix}/{len}"),
+            } => write!(
+                s,
+                " table_id={table_id} exact={exact} prefix={prefix}/{len}"
+            ),
             Request::Unsupported { name } => write!(s, "unsupported={name}"),
             Request::Unknown { msg_id } => write!(s, "unknown_msg_id={msg_id}"),
             Request::ControlPing(_)

@@ -64,8 +64,17 @@ fn matching_by_name_key_or_anything() {
     ];
     for (rule, key, fires) in cases {
         let mut plan = FaultPlan::default();
-        plan.rule(rule, FaultAction::Delay(Duration::from_secs(1)), Times::Always);
-        let out = run(&mut plan, &mut handler(), key, &Request::ControlPing(hdr(1)));
+        plan.rule(
+            rule,
+            FaultAction::Delay(Duration::from_secs(1)),
+            Times::Always,
+        );
+        let out = run(
+            &mut plan,
+            &mut handler(),
+            key,
+            &Request::ControlPing(hdr(1)),
+        );
         assert_eq!(out.delay.is_some(), fires, "{rule:?} vs {key:?}");
     }
 }
@@ -77,10 +86,20 @@ fn first_content_rule_wins_and_delays_combine_with_it() {
         .swallow("lb_conf_get", Times::Always)
         .delay(None, Duration::from_millis(5), Times::Next(1));
     let mut h = handler();
-    let out = run(&mut plan, &mut h, Some(CONF_GET), &Request::LbConfGet(hdr(3)));
+    let out = run(
+        &mut plan,
+        &mut h,
+        Some(CONF_GET),
+        &Request::LbConfGet(hdr(3)),
+    );
     assert_eq!(retval(&out), Some(-7));
     assert_eq!(out.delay, Some(Duration::from_millis(5)));
-    let out = run(&mut plan, &mut h, Some(CONF_GET), &Request::LbConfGet(hdr(4)));
+    let out = run(
+        &mut plan,
+        &mut h,
+        Some(CONF_GET),
+        &Request::LbConfGet(hdr(4)),
+    );
     assert_eq!((retval(&out), out.delay), (Some(-7), None));
 }
 
@@ -109,7 +128,10 @@ fn error_replies_have_their_message_layout() {
         -3,
     );
     let parsed = CliInbandReply::parse(&cli.replies[0].body).unwrap();
-    assert_eq!((parsed.context, parsed.retval, parsed.reply.as_str()), (9, -3, ""));
+    assert_eq!(
+        (parsed.context, parsed.retval, parsed.reply.as_str()),
+        (9, -3, "")
+    );
     let route = h.error_response(
         &Request::IpRouteLookup {
             hdr: hdr(2),

@@ -4,7 +4,7 @@
 //! ```text
 //! vpp_sync_bench --maglevd target/release/maglevd [--reps 3] [--vips 1000]
 //!     [--ases 64] [--weight 100] [--passes 20] [--flips 1000]
-//!     [--load 10000] [--only sync|raw|steady|reaction]
+//!     [--load 10000] [--only raw,sync,steady,reaction]
 //! ```
 //!
 //! 1. full sync from empty, maglevd vs a raw client (pipelined and one at a
@@ -94,7 +94,9 @@ fn main() {
 }
 
 fn wants(o: &Opts, part: &str) -> bool {
-    o.only.as_deref().map_or(true, |p| p == part)
+    o.only
+        .as_deref()
+        .map_or(true, |p| p.split(',').any(|p| p == part))
 }
 
 fn run(o: &Opts) -> R<()> {

@@ -36,16 +36,16 @@ pub fn config_yaml(sim_socket: &Path, plan: &Plan) -> String {
         plan.sync_interval
     );
     y.push_str("  healthchecks:\n");
-    let _ = write!(
+    let _ = writeln!(
         y,
-        "    load: {{ type: http, port: {}, interval: 1s, timeout: 1s, rise: 2, fall: 3, params: {{ path: /healthz }} }}\n",
+        "    load: {{ type: http, port: {}, interval: 1s, timeout: 1s, rise: 2, fall: 3, params: {{ path: /healthz }} }}",
         plan.nginx_port
     );
     if let Some((_, port)) = plan.flip {
-        let _ = write!(
+        let _ = writeln!(
             y,
             "    flip: {{ type: http, port: {port}, interval: 10ms, fast-interval: 10ms, down-interval: 10ms, \
-             timeout: 250ms, rise: 1, fall: 1, params: {{ path: /healthz }} }}\n"
+             timeout: 250ms, rise: 1, fall: 1, params: {{ path: /healthz }} }}"
         );
     }
     y.push_str("  backends:\n");

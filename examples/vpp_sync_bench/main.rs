@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use vpp_maglev::sim::server::{SimHandle, SimOptions, Simulator};
 
 use daemon::{config_yaml, Daemon, Plan};
-use util::{field, ms, parse_log_ts, percentile, us, ClockAnchor, Context, Cpu, R};
+use util::{field, ms, parse_log_ts, percentile, us, ClockAnchor, Context, R};
 
 const LB_WRITES: [&str; 3] = ["lb_add_del_vip_v2", "lb_add_del_as_v2", "lb_as_set_weight"];
 
@@ -389,6 +389,8 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
     let mut down_inner = Vec::new();
     let mut up_inner = Vec::new();
     let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let anchor = ClockAnchor::now();
+    let mut downs = Vec::new();
     for _ in 0..o.flips {
         // De-correlate the toggle from the 10 ms probe schedule.
         rng = rng
@@ -397,6 +399,10 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
         std::thread::sleep(Duration::from_micros((rng >> 33) % 10_000));
         let down = reaction::flip_once(&sim, &server, false, 0)?;
         down_e2e.push(down.end_to_end);
+        downs.push((
+            down.result_at.map(|w| anchor.unix_ms(w)),
+            anchor.unix_ms(down.arrived),
+        ));
         if let Some(x) = down.from_result {
             down_inner.push(x);
         }
@@ -437,7 +443,7 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
         100.0 * stat / elapsed.as_secs_f64(),
         server.responses() - responses0
     );
-    let _ = Cpu::of(d.pid());
+    attribute_slow_flips(&d, &downs);
     table.push((
         "reaction down, probe result -> frame p50/p99".into(),
         format!(
@@ -456,4 +462,55 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
     ));
     d.stop();
     Ok(())
+}
+
+/// Splits the slow down flips (probe result -> frame over 1 ms) at the
+/// daemon's `backend-transition` log timestamp (ms resolution): before it,
+/// the response waited to be read and judged; after it, the frame waited to
+/// be sent and read by vppsim.
+fn attribute_slow_flips(d: &Daemon, downs: &[(Option<f64>, f64)]) {
+    let logged: Vec<f64> = d
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("event=backend-transition backend=flip ") && l.contains(" to=down"))
+        .filter_map(|l| parse_log_ts(l).map(|t| t as f64))
+        .collect();
+    // The last `downs.len()` transitions are the measured ones.
+    let Some(logged) = logged.get(logged.len().saturating_sub(downs.len())..) else {
+        return;
+    };
+    if logged.len() != downs.len() {
+        println!(
+            "attribution skipped: {} down transitions logged for {} flips",
+            logged.len(),
+            downs.len()
+        );
+        return;
+    }
+    let (mut before, mut after, mut slow) = (0, 0, 0);
+    let (mut before_ms, mut after_ms) = (Vec::new(), Vec::new());
+    for ((result, arrived), log_ms) in downs.iter().zip(logged) {
+        let Some(result) = result else { continue };
+        if arrived - result <= 1.0 {
+            continue;
+        }
+        slow += 1;
+        // The log time is truncated to the ms: allow 1 ms either way.
+        let pre = log_ms - result;
+        let post = arrived - log_ms;
+        before_ms.push(pre);
+        after_ms.push(post);
+        if pre > post {
+            before += 1;
+        } else {
+            after += 1;
+        }
+    }
+    println!(
+        "slow down flips (> 1 ms): {slow}; delay mostly before the transition was logged \
+         (response read/judged late): {before}, mostly after (send -> vppsim read): {after}; \
+         median before {:.1} ms, after {:.1} ms (log ts truncated to ms)",
+        median(before_ms),
+        median(after_ms)
+    );
 }

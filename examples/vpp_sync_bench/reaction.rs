@@ -163,6 +163,10 @@ impl Drop for Nginx {
 
 /// One measured flip.
 pub struct Flip {
+    /// When the frame arrived at vppsim.
+    pub arrived: Instant,
+    /// The first response of the new status, if the harness saw one.
+    pub result_at: Option<Instant>,
     pub end_to_end: Duration,
     /// `None` when the harness saw no response of the new status (a probe
     /// that failed for another reason flipped it).
@@ -182,6 +186,8 @@ pub fn flip_once(sim: &SimHandle, server: &FlipServer, healthy: bool, weight: u8
         )
         .ok_or_else(|| format!("no lb_as_set_weight with {needle:?} within 10 s"))?;
     Ok(Flip {
+        arrived: rec.at,
+        result_at: server.first_write(),
         end_to_end: rec.at.saturating_duration_since(toggled),
         from_result: server
             .first_write()

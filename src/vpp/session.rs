@@ -828,7 +828,7 @@ mod tests {
             weight: 50,
             flush: false,
         };
-        s.send(1, &Request::Lb(call.clone()), now).unwrap();
+        s.send(1, &Request::Lb(call), now).unwrap();
         s.send(2, &Request::Lb(call), now).unwrap();
         let sent = frames(s.output());
         let second = LbAsSetWeight::parse(&sent[1]).unwrap();
@@ -871,12 +871,14 @@ mod tests {
         assert_eq!(s.next_deadline(), None);
     }
 
-    /// (request count, replies answered at these offsets in order, expire
-    /// at, tags expected to time out).
+    /// (name, request count, replies answered at these ms offsets in
+    /// order, expire at, tags expected to time out).
+    type TimeoutCase = (&'static str, usize, &'static [u64], u64, &'static [u64]);
+
     #[test]
     fn timeouts_run_from_the_last_progress() {
         let ms = Duration::from_millis;
-        let cases: &[(&str, usize, &[u64], u64, &[u64])] = &[
+        let cases: &[TimeoutCase] = &[
             // A slow VPP working steadily through a batch: nothing fails
             // although the tail was sent long before the expiry time.
             ("steady progress", 3, &[900, 1800], 2500, &[]),

@@ -316,7 +316,7 @@ impl Dataplane {
             return;
         };
         let mut events = Vec::new();
-        let result = conn.on_ready(ctx.registry, event, &mut events);
+        let result = conn.on_ready(ctx.registry, event, ctx.now, &mut events);
         for ev in events {
             self.on_session_event(ctx, ev);
         }

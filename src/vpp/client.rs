@@ -96,6 +96,7 @@ impl Connection {
         &mut self,
         registry: &Registry,
         event: &mio::event::Event,
+        now: Instant,
         events: &mut Vec<SessionEvent>,
     ) -> Result<(), ConnError> {
         if event.is_readable() || event.is_read_closed() || event.is_error() {
@@ -106,7 +107,7 @@ impl Connection {
                     Ok(n) => {
                         let chunk = buf.get(..n).unwrap_or_default();
                         self.session
-                            .on_bytes(chunk, events)
+                            .on_bytes(chunk, now, events)
                             .map_err(ConnError::Session)?;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,

@@ -5,6 +5,12 @@
 //! caller's tags, and times out requests whose reply never comes — a VPP
 //! that drops a reply (WIRE.md §4) fails that request, never the session.
 //!
+//! VPP answers a connection's requests in order, so a request's timeout
+//! runs from the later of its send and the last reply to the request
+//! before it: a long pipelined batch (a full sync of 65,000 calls) that a
+//! slow VPP works through steadily does not time out at its tail, while a
+//! hung VPP still fails everything outstanding after one timeout.
+//!
 //! The connection shell (`vpp::client`) moves bytes between the socket and
 //! [`Session::on_bytes`] / [`Session::output`].
 
@@ -31,6 +37,10 @@ use super::wire::{
 pub const CLIENT_NAME: &str = "vpp-maglev";
 /// New-flow table length of every VIP we create (WIRE.md: 0 crashes VPP).
 pub const NEW_FLOWS_TABLE_LENGTH: u32 = 1024;
+/// Largest reply body accepted. The `cli_inband` reply to `show lb vips
+/// verbose` grows with VIPs × ASes (3.8 MB for 1,000 VIPs × 64 ASes), far
+/// beyond the wire default meant for the handshake; 64 MiB covers ~16× that.
+pub const MAX_REPLY_BODY: usize = 64 << 20;
 
 /// What the caller asks VPP.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +178,8 @@ pub struct Session {
     /// (deadline, context) in send order: replies come back in order, so
     /// the front is always the oldest outstanding request.
     deadlines: VecDeque<(Instant, u32)>,
+    /// When VPP last answered the oldest outstanding request.
+    last_progress: Option<Instant>,
     timeout: Duration,
     table: Option<MessageTable>,
 }
@@ -176,12 +188,13 @@ impl Session {
     /// Start a session: queues `sockclnt_create`.
     pub fn new(now: Instant, timeout: Duration) -> Session {
         let mut s = Session {
-            reader: FrameReader::new(),
+            reader: FrameReader::with_max_body(MAX_REPLY_BODY),
             out: Vec::new(),
             phase: Phase::Handshaking { context: 0 },
             next_context: 0x4d47_0000,
             pending: HashMap::new(),
             deadlines: VecDeque::new(),
+            last_progress: None,
             timeout,
             table: None,
         };
@@ -342,19 +355,58 @@ impl Session {
     pub fn on_bytes(
         &mut self,
         bytes: &[u8],
+        now: Instant,
         events: &mut Vec<SessionEvent>,
     ) -> Result<(), SessionError> {
         self.reader.push(bytes);
         while let Some(frame) = self.reader.next_frame() {
             let frame = frame.map_err(SessionError::Wire)?;
-            self.on_frame(&frame.body, events)?;
+            self.on_frame(&frame.body, now, events)?;
         }
         Ok(())
+    }
+
+    /// The oldest request still awaiting its reply.
+    fn oldest_pending(&mut self) -> Option<u32> {
+        while let Some(&(_, ctx)) = self.deadlines.front() {
+            if self.pending.contains_key(&ctx) {
+                return Some(ctx);
+            }
+            self.deadlines.pop_front();
+        }
+        None
+    }
+
+    /// A reply (or dump detail) for `context` arrived: progress when it
+    /// answers the oldest outstanding request (directly or as the ping
+    /// closing its dump). A reply overtaking an older request means that
+    /// request's reply was dropped, so it must not extend its deadline.
+    fn note_reply(&mut self, context: u32, now: Instant) {
+        let Some(oldest) = self.oldest_pending() else {
+            return;
+        };
+        let closes_oldest = matches!(
+            self.pending.get(&context),
+            Some(Pending { expect: Expect::DumpEnd { dump_context }, .. }) if *dump_context == oldest
+        );
+        if oldest == context || closes_oldest {
+            self.last_progress = Some(now);
+        }
+    }
+
+    /// When the oldest outstanding request (sent at `sent_deadline` -
+    /// timeout) fails.
+    fn effective_deadline(&self, sent_deadline: Instant) -> Instant {
+        match self.last_progress {
+            Some(p) => sent_deadline.max(p + self.timeout),
+            None => sent_deadline,
+        }
     }
 
     fn on_frame(
         &mut self,
         body: &[u8],
+        now: Instant,
         events: &mut Vec<SessionEvent>,
     ) -> Result<(), SessionError> {
         let id = super::wire::frame::body_msg_id(body).map_err(SessionError::Wire)?;
@@ -394,6 +446,7 @@ impl Session {
         match key {
             names::CONTROL_PING_REPLY => {
                 let r = ControlPingReply::parse(body).map_err(wire)?;
+                self.note_reply(r.context, now);
                 match self.pending.remove(&r.context) {
                     Some(Pending {
                         expect: Expect::DumpEnd { dump_context },
@@ -422,6 +475,7 @@ impl Session {
             }
             names::LB_VIP_DETAILS => {
                 let d = LbVipDetails::parse(body).map_err(wire)?;
+                self.note_reply(d.context, now);
                 if let Some(Pending {
                     expect: Expect::VipDetails(v),
                     ..
@@ -432,6 +486,7 @@ impl Session {
             }
             names::LB_AS_V2_DETAILS => {
                 let d = LbAsV2Details::parse(body).map_err(wire)?;
+                self.note_reply(d.context, now);
                 if let Some(Pending {
                     expect: Expect::AsDetails(v),
                     ..
@@ -442,7 +497,7 @@ impl Session {
             }
             names::SHOW_VERSION_REPLY => {
                 let r = ShowVersionReply::parse(body).map_err(wire)?;
-                self.complete(r.context, Response::Version(r), events);
+                self.complete(r.context, Response::Version(r), now, events);
             }
             names::CLI_INBAND_REPLY => {
                 let r = CliInbandReply::parse(body).map_err(wire)?;
@@ -452,6 +507,7 @@ impl Session {
                         retval: r.retval,
                         text: r.reply,
                     },
+                    now,
                     events,
                 );
             }
@@ -463,6 +519,7 @@ impl Session {
                         retval: r.retval,
                         stats_index: r.route.stats_index,
                     },
+                    now,
                     events,
                 );
             }
@@ -471,14 +528,21 @@ impl Session {
             | names::LB_ADD_DEL_AS_V2_REPLY
             | names::LB_AS_SET_WEIGHT_REPLY => {
                 let r = RetvalReply::parse_as("retval reply", body).map_err(wire)?;
-                self.complete(r.context, Response::Retval(r.retval), events);
+                self.complete(r.context, Response::Retval(r.retval), now, events);
             }
             _ => {}
         }
         Ok(())
     }
 
-    fn complete(&mut self, context: u32, response: Response, events: &mut Vec<SessionEvent>) {
+    fn complete(
+        &mut self,
+        context: u32,
+        response: Response,
+        now: Instant,
+        events: &mut Vec<SessionEvent>,
+    ) {
+        self.note_reply(context, now);
         if let Some(p) = self.pending.remove(&context) {
             events.push(SessionEvent::Completed {
                 tag: p.tag,
@@ -490,13 +554,9 @@ impl Session {
 
     /// The earliest deadline of an outstanding request.
     pub fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(&(at, ctx)) = self.deadlines.front() {
-            if self.pending.contains_key(&ctx) {
-                return Some(at);
-            }
-            self.deadlines.pop_front();
-        }
-        None
+        self.oldest_pending()?;
+        let &(at, _) = self.deadlines.front()?;
+        Some(self.effective_deadline(at))
     }
 
     /// Fail every request whose deadline passed. A handshake that times out
@@ -507,7 +567,7 @@ impl Session {
         events: &mut Vec<SessionEvent>,
     ) -> Result<(), SessionError> {
         while let Some(&(at, ctx)) = self.deadlines.front() {
-            if at > now {
+            if self.pending.contains_key(&ctx) && self.effective_deadline(at) > now {
                 break;
             }
             self.deadlines.pop_front();

@@ -1,4 +1,4 @@
-//! Session tests: contexts, dumps, lost replies, handshake failures.
+//! Session tests: contexts, dumps, lost replies, timeouts, handshake failures.
 use super::*;
 use crate::vpp::sync::VipKey;
 use crate::vpp::wire::lb::LbAsSetWeight;
@@ -38,7 +38,7 @@ fn ready_session(now: Instant) -> (Session, MsgIds) {
     let mut bytes = Vec::new();
     reply.emit_frame(SOCKCLNT_CREATE_REPLY_ID, &mut bytes);
     let mut events = Vec::new();
-    s.on_bytes(&bytes, &mut events).unwrap();
+    s.on_bytes(&bytes, now, &mut events).unwrap();
     assert_eq!(
         events,
         vec![SessionEvent::Ready {
@@ -88,7 +88,7 @@ fn requests_carry_client_index_and_fresh_contexts() {
         .emit_frame(ids.control_ping_reply, &mut bytes);
     }
     let mut events = Vec::new();
-    s.on_bytes(&bytes, &mut events).unwrap();
+    s.on_bytes(&bytes, now, &mut events).unwrap();
     let tags: Vec<(u64, Response)> = events
         .into_iter()
         .filter_map(|e| match e {
@@ -124,7 +124,7 @@ fn dump_ends_with_the_ping_reply() {
     }
     .emit_frame(ids.control_ping_reply, &mut bytes);
     let mut events = Vec::new();
-    s.on_bytes(&bytes, &mut events).unwrap();
+    s.on_bytes(&bytes, now, &mut events).unwrap();
     assert_eq!(
         events,
         vec![SessionEvent::Completed {
@@ -163,7 +163,7 @@ fn a_lost_reply_times_out_alone() {
     let mut bytes = Vec::new();
     encode_frame(&body, &mut bytes);
     let mut events = Vec::new();
-    s.on_bytes(&bytes, &mut events).unwrap();
+    s.on_bytes(&bytes, now, &mut events).unwrap();
     assert_eq!(events.len(), 1);
     assert!(matches!(
         &events[0],
@@ -190,6 +190,89 @@ fn a_lost_reply_times_out_alone() {
     assert_eq!(s.next_deadline(), None);
 }
 
+/// (name, request count, replies answered at these ms offsets in
+/// order, expire at, tags expected to time out).
+type TimeoutCase = (&'static str, usize, &'static [u64], u64, &'static [u64]);
+
+#[test]
+fn timeouts_run_from_the_last_progress() {
+    let ms = Duration::from_millis;
+    let cases: &[TimeoutCase] = &[
+        // A slow VPP working steadily through a batch: nothing fails
+        // although the tail was sent long before the expiry time.
+        ("steady progress", 3, &[900, 1800], 2500, &[]),
+        ("stall after progress", 3, &[900, 1800], 2900, &[2]),
+        // A hung VPP fails everything outstanding at once.
+        ("hung", 3, &[], 1000, &[0, 1, 2]),
+        ("not yet", 3, &[], 999, &[]),
+    ];
+    for (name, n, answers, expire_at, want) in cases {
+        let now = Instant::now();
+        let (mut s, ids) = ready_session(now);
+        for tag in 0..*n as u64 {
+            s.send(tag, &Request::Ping, now).unwrap();
+        }
+        let sent = frames(s.output());
+        for (i, at) in answers.iter().enumerate() {
+            let ping = ControlPing::parse(&sent[i]).unwrap();
+            let mut bytes = Vec::new();
+            ControlPingReply {
+                context: ping.context,
+                retval: 0,
+                client_index: 0,
+                vpe_pid: 1,
+            }
+            .emit_frame(ids.control_ping_reply, &mut bytes);
+            s.on_bytes(&bytes, now + ms(*at), &mut Vec::new()).unwrap();
+        }
+        let mut events = Vec::new();
+        s.expire(now + ms(*expire_at), &mut events).unwrap();
+        let failed: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::Completed {
+                    tag,
+                    response: Response::TimedOut,
+                    ..
+                } => Some(*tag),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(&failed, want, "{name}");
+    }
+}
+
+#[test]
+fn a_large_show_lb_vips_reply_is_accepted() {
+    let now = Instant::now();
+    let (mut s, ids) = ready_session(now);
+    s.send(1, &Request::Cli("show lb vips verbose".into()), now)
+        .unwrap();
+    let sent = CliInband::parse(&frames(s.output())[0]).unwrap();
+    // Over the 1 MiB wire default, like 1,000 VIPs × 64 ASes (3.8 MB).
+    let text = "    198.18.0.1 used:64 weight:100\n".repeat(120_000);
+    let mut bytes = Vec::new();
+    CliInbandReply {
+        context: sent.context,
+        retval: 0,
+        reply: text.clone(),
+    }
+    .emit_frame(ids.cli_inband_reply, &mut bytes);
+    assert!(bytes.len() > 3 << 20);
+    let mut events = Vec::new();
+    for chunk in bytes.chunks(4096) {
+        s.on_bytes(chunk, now, &mut events).unwrap();
+    }
+    assert_eq!(
+        events,
+        vec![SessionEvent::Completed {
+            tag: 1,
+            message: "cli_inband",
+            response: Response::Cli { retval: 0, text }
+        }]
+    );
+}
+
 #[test]
 fn missing_messages_fail_the_handshake() {
     let now = Instant::now();
@@ -208,7 +291,7 @@ fn missing_messages_fail_the_handshake() {
         message_table: table,
     }
     .emit_frame(SOCKCLNT_CREATE_REPLY_ID, &mut bytes);
-    let err = s.on_bytes(&bytes, &mut Vec::new()).unwrap_err();
+    let err = s.on_bytes(&bytes, now, &mut Vec::new()).unwrap_err();
     assert!(
         err.to_string().contains("lb_as_set_weight_2d89bdbd"),
         "{err}"

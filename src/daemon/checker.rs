@@ -372,11 +372,7 @@ impl Checker {
     /// of its interval (half the ±10 % jitter band), at most 50 ms.
     pub fn start_slack(&self, slot: u32) -> Duration {
         match self.slots.get(slot as usize) {
-            Some(Some(s)) => s
-                .check
-                .as_ref()
-                .map(|c| (c.intervals.interval / 20).min(Duration::from_millis(50)))
-                .unwrap_or(Duration::ZERO),
+            Some(Some(s)) => start_slack(s),
             _ => Duration::ZERO,
         }
     }
@@ -529,6 +525,9 @@ impl Checker {
             ),
         };
         slot.gen = slot.gen.wrapping_add(1);
+        // Probe starts may fire up to `start_slack` early to share wake-ups;
+        // half of it is added here so the mean period stays the interval.
+        let delay = delay + start_slack(slot) / 2;
         timers.schedule(
             now + delay,
             TimerKey::Probe {
@@ -537,6 +536,13 @@ impl Checker {
             },
         );
     }
+}
+
+fn start_slack(slot: &BackendSlot) -> Duration {
+    slot.check
+        .as_ref()
+        .map(|c| (c.intervals.interval / 20).min(Duration::from_millis(50)))
+        .unwrap_or(Duration::ZERO)
 }
 
 /// ICMP probes are keyed by slot and generation, so a late echo reply to

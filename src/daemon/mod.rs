@@ -46,6 +46,8 @@ pub use entry::{load_config, main, StartupError};
 
 /// Most control clients served at once.
 pub const MAX_CONTROL_CLIENTS: usize = 1024;
+/// Probe starts taken ahead of their schedule in one loop pass.
+const EARLY_STARTS_PER_PASS: u32 = 32;
 /// The loop never sleeps longer than this (a safety net, not a tick).
 const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
 
@@ -410,6 +412,12 @@ impl Daemon {
                         now,
                         &mut transitions,
                     );
+                    // A state change goes to VPP before the rest of this
+                    // batch of events is worked through: the reaction time
+                    // of the dataplane must not grow with the probe load.
+                    if !transitions.is_empty() {
+                        self.handle_transitions(std::mem::take(&mut transitions));
+                    }
                 } else if token == tokens::SIGNALS {
                     self.on_signals();
                 } else if self.control.is_listener(token) {
@@ -431,15 +439,25 @@ impl Daemon {
             }
             self.checker
                 .expire_probes(&mut self.timers, now, &mut transitions);
+            if !transitions.is_empty() {
+                self.handle_transitions(std::mem::take(&mut transitions));
+            }
+            // Early starts share a wake-up, but only a few per pass: a long
+            // pass would delay the events (probe answers) queued behind it.
+            let mut early_budget = EARLY_STARTS_PER_PASS;
             loop {
                 let checker = &self.checker;
                 let Some((scheduled, key)) = self.timers.pop_due_within(now, |k| match k {
-                    TimerKey::Probe { slot, .. } => checker.start_slack(*slot),
+                    TimerKey::Probe { slot, .. } if early_budget > 0 => checker.start_slack(*slot),
                     _ => Duration::ZERO,
                 }) else {
                     break;
                 };
+                early_budget = early_budget.saturating_sub(1);
                 self.on_timer(key, scheduled, now, &mut transitions);
+                if !transitions.is_empty() {
+                    self.handle_transitions(std::mem::take(&mut transitions));
+                }
             }
             if !transitions.is_empty() {
                 self.handle_transitions(std::mem::take(&mut transitions));

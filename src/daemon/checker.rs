@@ -17,7 +17,7 @@ use mio::{Registry, Token};
 use crate::config::{Backend, CheckType, Config, HealthCheck};
 use crate::health::schedule::{self, Intervals, Rng, STATIC_REAFFIRM};
 use crate::health::{Action, ActionError, BackendHealth, Code, ProbeResult, State, Transition};
-use crate::probe::{IcmpEngine, PreparedCheck, Probe, ProbeTarget, SocketFactory};
+use crate::probe::{IcmpEngine, PreparedCheck, Probe, SocketFactory};
 use crate::probe_stats::ProbeStats;
 use crate::timer::{LatencyHistogram, TimerHeap};
 
@@ -51,14 +51,13 @@ pub struct BackendSlot {
     pub backend: Backend,
     /// `None`: static backend.
     pub check: Option<Rc<CheckRuntime>>,
-    /// Built from the check and the address; `None` for static backends.
-    target: Option<ProbeTarget>,
     pub health: BackendHealth,
     gen: u32,
     inflight: Option<(InFlight, Instant)>,
     pub last: Option<LastProbe>,
     pub stats: ProbeStats,
-    /// Transitions since start by (from, to), for metrics.
+    /// Transitions since start by (from, to), for metrics; grown one entry
+    /// at a time since most backends only ever see a few pairs.
     pub transition_counts: Vec<(State, State, u64)>,
 }
 
@@ -125,17 +124,19 @@ fn build_checks(cfg: &Config) -> Result<BTreeMap<String, Rc<CheckRuntime>>, Chec
     Ok(out)
 }
 
+/// Checks that the backend's probe target can be built (it is built again
+/// per probe, so nothing per backend is kept).
 fn target_for(
     backend_name: &str,
     check: Option<&Rc<CheckRuntime>>,
     b: &Backend,
-) -> Result<Option<ProbeTarget>, CheckBuildError> {
+) -> Result<(), CheckBuildError> {
     match check {
-        None => Ok(None),
+        None => Ok(()),
         Some(c) => c
             .prepared
             .target(b.address)
-            .map(Some)
+            .map(drop)
             .map_err(|e| CheckBuildError {
                 check: c.name.clone(),
                 message: format!("backend {backend_name}: {e}"),
@@ -288,7 +289,7 @@ impl Checker {
         }
         self.lateness
             .record(now.saturating_duration_since(scheduled));
-        let (Some(check), Some(target)) = (slot.check.as_ref(), slot.target.as_ref()) else {
+        let Some(check) = slot.check.as_ref() else {
             let result = ProbeResult {
                 code: Code::Static,
                 detail: String::new(),
@@ -296,6 +297,21 @@ impl Checker {
             };
             self.finish(i, result, timers, now, out);
             return;
+        };
+        // Built per probe (cheap: the request template is shared by the
+        // check) rather than kept per backend; reload already checked that
+        // it can be built.
+        let target = match check.prepared.target(slot.backend.address) {
+            Ok(t) => t,
+            Err(e) => {
+                let result = ProbeResult {
+                    code: Code::L4Con,
+                    detail: e.to_string(),
+                    duration_us: 0,
+                };
+                self.finish(i, result, timers, now, out);
+                return;
+            }
         };
         let timeout = check.check.timeout;
         self.probes_started += 1;
@@ -311,7 +327,7 @@ impl Checker {
                     now,
                 )
                 .map(|()| InFlight::Icmp),
-            _ => Probe::start(target, registry, tokens::probe(i), &self.sockets, now)
+            _ => Probe::start(&target, registry, tokens::probe(i), &self.sockets, now)
                 .map(|p| InFlight::Socket(Box::new(p))),
         };
         match started {
@@ -470,7 +486,10 @@ impl Checker {
                 .find(|(f, to, _)| *f == t.from && *to == t.to)
             {
                 Some(entry) => entry.2 += 1,
-                None => slot.transition_counts.push((t.from, t.to, 1)),
+                None => {
+                    slot.transition_counts.reserve_exact(1);
+                    slot.transition_counts.push((t.from, t.to, 1));
+                }
             }
         }
     }

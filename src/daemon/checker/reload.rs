@@ -78,12 +78,11 @@ impl Checker {
                         .as_ref()
                         .map(|c| (c.check.rise, c.check.fall))
                         .unwrap_or((1, 1));
-                    let target = target_for(name, check.as_ref(), b)?;
+                    target_for(name, check.as_ref(), b)?;
                     let slot = BackendSlot {
                         name: name.clone(),
                         backend: b.clone(),
                         check,
-                        target,
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
                         gen: 0,
                         inflight: None,
@@ -119,13 +118,12 @@ impl Checker {
                         .as_ref()
                         .and_then(|c| self.checks.get(c))
                         .cloned();
-                    let target = target_for(name, check.as_ref(), b)?;
+                    target_for(name, check.as_ref(), b)?;
                     let restart = matches!(r.plan, BackendPlan::Restart(_));
                     let mut cancel_needed = false;
                     if let Some(Some(slot)) = self.slots.get_mut(i) {
                         slot.backend = b.clone();
                         slot.check = check;
-                        slot.target = target;
                         slot.health.set_history_cap(history);
                         if restart {
                             cancel_needed = true;

@@ -9,6 +9,7 @@
 //! results are ignored without searching the heap.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -47,8 +48,11 @@ enum InFlight {
 
 /// One backend's runtime.
 pub struct BackendSlot {
-    pub name: String,
-    pub backend: Backend,
+    /// Shared with the name index.
+    pub name: Rc<str>,
+    /// The backend's address; its check is `check`, its `enabled` lives in
+    /// `health` (the config's `Backend` is not copied: 10,000 slots).
+    pub address: IpAddr,
     /// `None`: static backend.
     pub check: Option<Rc<CheckRuntime>>,
     pub health: BackendHealth,
@@ -62,6 +66,11 @@ pub struct BackendSlot {
 }
 
 impl BackendSlot {
+    /// The configured health check's name; `None`: static backend.
+    pub fn healthcheck(&self) -> Option<&str> {
+        self.check.as_ref().map(|c| c.name.as_str())
+    }
+
     pub fn check_type(&self) -> Option<CheckType> {
         self.check.as_ref().map(|c| c.check.check_type)
     }
@@ -78,7 +87,7 @@ pub struct BackendTransition {
 pub struct Checker {
     slots: Vec<Option<BackendSlot>>,
     free: Vec<usize>,
-    by_name: BTreeMap<String, usize>,
+    by_name: BTreeMap<Rc<str>, usize>,
     checks: BTreeMap<String, Rc<CheckRuntime>>,
     sockets: SocketFactory,
     icmp: IcmpEngine,
@@ -301,7 +310,7 @@ impl Checker {
         // Built per probe (cheap: the request template is shared by the
         // check) rather than kept per backend; reload already checked that
         // it can be built.
-        let target = match check.prepared.target(slot.backend.address) {
+        let target = match check.prepared.target(slot.address) {
             Ok(t) => t,
             Err(e) => {
                 let result = ProbeResult {
@@ -524,7 +533,7 @@ impl Checker {
         );
         if let Some(t) = slot.health.record(result.code, now_ms) {
             out.push(BackendTransition {
-                backend: slot.name.clone(),
+                backend: slot.name.to_string(),
                 transition: t,
                 detail: result.detail.clone(),
             });

@@ -33,13 +33,6 @@ pub struct CheckRuntime {
     pub prepared: PreparedCheck,
 }
 
-/// The last probe result of a backend.
-#[derive(Debug, Clone)]
-pub struct LastProbe {
-    pub result: ProbeResult,
-    pub at_unix_ms: u64,
-}
-
 /// Boxed so that the many idle slots stay small.
 enum InFlight {
     Socket(Box<Probe>),
@@ -228,7 +221,10 @@ impl Checker {
     }
 }
 
+mod last_probe;
 mod reload;
+
+pub use last_probe::LastProbe;
 
 impl Checker {
     /// Stop whatever the slot has in flight and invalidate its timers.
@@ -538,10 +534,7 @@ impl Checker {
                 detail: result.detail.clone(),
             });
         }
-        slot.last = Some(LastProbe {
-            result,
-            at_unix_ms: now_ms,
-        });
+        slot.last = Some(LastProbe::new(result, now_ms));
         let delay = match &slot.check {
             None => STATIC_REAFFIRM,
             Some(c) => schedule::next_probe_delay(

@@ -102,11 +102,11 @@ pub fn backend(cfg: &Config, checker: &Checker, slot: &BackendSlot, now_ms: u64)
         counter: h.counter(),
         rise: h.rise(),
         fall: h.fall(),
-        last_code: slot.last.as_ref().map(|l| l.result.code.to_string()),
+        last_code: slot.last.as_ref().map(|l| l.code.to_string()),
         last_detail: slot
             .last
             .as_ref()
-            .map(|l| l.result.detail.clone())
+            .map(|l| l.detail.to_string())
             .filter(|d| !d.is_empty()),
         frontends: uses,
         transitions: h

@@ -9,6 +9,7 @@
 //! results are ignored without searching the heap.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use mio::{Registry, Token};
 use crate::config::{Backend, CheckType, Config, HealthCheck};
 use crate::health::schedule::{self, Intervals, Rng, STATIC_REAFFIRM};
 use crate::health::{Action, ActionError, BackendHealth, Code, ProbeResult, State, Transition};
-use crate::probe::{IcmpEngine, PreparedCheck, Probe, ProbeTarget, SocketFactory};
+use crate::probe::{IcmpEngine, PreparedCheck, Probe, SocketFactory};
 use crate::probe_stats::ProbeStats;
 use crate::timer::{LatencyHistogram, TimerHeap};
 
@@ -32,13 +33,6 @@ pub struct CheckRuntime {
     pub prepared: PreparedCheck,
 }
 
-/// The last probe result of a backend.
-#[derive(Debug, Clone)]
-pub struct LastProbe {
-    pub result: ProbeResult,
-    pub at_unix_ms: u64,
-}
-
 /// Boxed so that the many idle slots stay small.
 enum InFlight {
     Socket(Box<Probe>),
@@ -47,22 +41,29 @@ enum InFlight {
 
 /// One backend's runtime.
 pub struct BackendSlot {
-    pub name: String,
-    pub backend: Backend,
+    /// Shared with the name index.
+    pub name: Rc<str>,
+    /// The backend's address; its check is `check`, its `enabled` lives in
+    /// `health` (the config's `Backend` is not copied: 10,000 slots).
+    pub address: IpAddr,
     /// `None`: static backend.
     pub check: Option<Rc<CheckRuntime>>,
-    /// Built from the check and the address; `None` for static backends.
-    target: Option<ProbeTarget>,
     pub health: BackendHealth,
     gen: u32,
     inflight: Option<(InFlight, Instant)>,
     pub last: Option<LastProbe>,
     pub stats: ProbeStats,
-    /// Transitions since start by (from, to), for metrics.
+    /// Transitions since start by (from, to), for metrics; grown one entry
+    /// at a time since most backends only ever see a few pairs.
     pub transition_counts: Vec<(State, State, u64)>,
 }
 
 impl BackendSlot {
+    /// The configured health check's name; `None`: static backend.
+    pub fn healthcheck(&self) -> Option<&str> {
+        self.check.as_ref().map(|c| c.name.as_str())
+    }
+
     pub fn check_type(&self) -> Option<CheckType> {
         self.check.as_ref().map(|c| c.check.check_type)
     }
@@ -79,7 +80,7 @@ pub struct BackendTransition {
 pub struct Checker {
     slots: Vec<Option<BackendSlot>>,
     free: Vec<usize>,
-    by_name: BTreeMap<String, usize>,
+    by_name: BTreeMap<Rc<str>, usize>,
     checks: BTreeMap<String, Rc<CheckRuntime>>,
     sockets: SocketFactory,
     icmp: IcmpEngine,
@@ -125,17 +126,19 @@ fn build_checks(cfg: &Config) -> Result<BTreeMap<String, Rc<CheckRuntime>>, Chec
     Ok(out)
 }
 
+/// Checks that the backend's probe target can be built (it is built again
+/// per probe, so nothing per backend is kept).
 fn target_for(
     backend_name: &str,
     check: Option<&Rc<CheckRuntime>>,
     b: &Backend,
-) -> Result<Option<ProbeTarget>, CheckBuildError> {
+) -> Result<(), CheckBuildError> {
     match check {
-        None => Ok(None),
+        None => Ok(()),
         Some(c) => c
             .prepared
             .target(b.address)
-            .map(Some)
+            .map(drop)
             .map_err(|e| CheckBuildError {
                 check: c.name.clone(),
                 message: format!("backend {backend_name}: {e}"),
@@ -218,7 +221,10 @@ impl Checker {
     }
 }
 
+mod last_probe;
 mod reload;
+
+pub use last_probe::LastProbe;
 
 impl Checker {
     /// Stop whatever the slot has in flight and invalidate its timers.
@@ -288,7 +294,7 @@ impl Checker {
         }
         self.lateness
             .record(now.saturating_duration_since(scheduled));
-        let (Some(check), Some(target)) = (slot.check.as_ref(), slot.target.as_ref()) else {
+        let Some(check) = slot.check.as_ref() else {
             let result = ProbeResult {
                 code: Code::Static,
                 detail: String::new(),
@@ -296,6 +302,21 @@ impl Checker {
             };
             self.finish(i, result, timers, now, out);
             return;
+        };
+        // Built per probe (cheap: the request template is shared by the
+        // check) rather than kept per backend; reload already checked that
+        // it can be built.
+        let target = match check.prepared.target(slot.address) {
+            Ok(t) => t,
+            Err(e) => {
+                let result = ProbeResult {
+                    code: Code::L4Con,
+                    detail: e.to_string(),
+                    duration_us: 0,
+                };
+                self.finish(i, result, timers, now, out);
+                return;
+            }
         };
         let timeout = check.check.timeout;
         self.probes_started += 1;
@@ -311,7 +332,7 @@ impl Checker {
                     now,
                 )
                 .map(|()| InFlight::Icmp),
-            _ => Probe::start(target, registry, tokens::probe(i), &self.sockets, now)
+            _ => Probe::start(&target, registry, tokens::probe(i), &self.sockets, now)
                 .map(|p| InFlight::Socket(Box::new(p))),
         };
         match started {
@@ -470,7 +491,10 @@ impl Checker {
                 .find(|(f, to, _)| *f == t.from && *to == t.to)
             {
                 Some(entry) => entry.2 += 1,
-                None => slot.transition_counts.push((t.from, t.to, 1)),
+                None => {
+                    slot.transition_counts.reserve_exact(1);
+                    slot.transition_counts.push((t.from, t.to, 1));
+                }
             }
         }
     }
@@ -505,15 +529,12 @@ impl Checker {
         );
         if let Some(t) = slot.health.record(result.code, now_ms) {
             out.push(BackendTransition {
-                backend: slot.name.clone(),
+                backend: slot.name.to_string(),
                 transition: t,
                 detail: result.detail.clone(),
             });
         }
-        slot.last = Some(LastProbe {
-            result,
-            at_unix_ms: now_ms,
-        });
+        slot.last = Some(LastProbe::new(result, now_ms));
         let delay = match &slot.check {
             None => STATIC_REAFFIRM,
             Some(c) => schedule::next_probe_delay(

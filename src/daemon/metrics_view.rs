@@ -37,7 +37,7 @@ impl Daemon {
             .checker
             .iter()
             .map(|s| BackendMetrics {
-                name: s.name.clone(),
+                name: s.name.to_string(),
                 state: s.health.state(),
                 health: s.health.counter(),
                 enabled: s.health.enabled(),

@@ -72,12 +72,12 @@ pub fn frontends(cfg: &Config, checker: &Checker, tracker: &FrontendTracker) -> 
 pub fn backend(cfg: &Config, checker: &Checker, slot: &BackendSlot, now_ms: u64) -> BackendView {
     let mut uses = Vec::new();
     for (fname, f) in &cfg.frontends {
-        if !f.backend_names().any(|b| b == slot.name) {
+        if !f.backend_names().any(|b| *b == *slot.name) {
             continue;
         }
         if let Some(w) = frontends::evaluate(cfg, fname, &|b| checker.state_of(b)) {
             for p in &w.pools {
-                for m in p.members.iter().filter(|m| m.backend == slot.name) {
+                for m in p.members.iter().filter(|m| *m.backend == *slot.name) {
                     uses.push(BackendUseView {
                         frontend: fname.clone(),
                         pool: p.name.clone(),
@@ -89,11 +89,11 @@ pub fn backend(cfg: &Config, checker: &Checker, slot: &BackendSlot, now_ms: u64)
     }
     let h = &slot.health;
     BackendView {
-        name: slot.name.clone(),
-        address: slot.backend.address.to_string(),
+        name: slot.name.to_string(),
+        address: slot.address.to_string(),
         state: h.state().to_string(),
         enabled: h.enabled(),
-        healthcheck: slot.backend.healthcheck.clone(),
+        healthcheck: slot.healthcheck().map(str::to_owned),
         check_type: slot
             .check_type()
             .map(|t| t.as_str())
@@ -102,11 +102,11 @@ pub fn backend(cfg: &Config, checker: &Checker, slot: &BackendSlot, now_ms: u64)
         counter: h.counter(),
         rise: h.rise(),
         fall: h.fall(),
-        last_code: slot.last.as_ref().map(|l| l.result.code.to_string()),
+        last_code: slot.last.as_ref().map(|l| l.code.to_string()),
         last_detail: slot
             .last
             .as_ref()
-            .map(|l| l.result.detail.clone())
+            .map(|l| l.detail.to_string())
             .filter(|d| !d.is_empty()),
         frontends: uses,
         transitions: h
@@ -198,7 +198,7 @@ pub fn snapshot(cfg: &Config, checker: &Checker, tracker: &FrontendTracker) -> V
             .unwrap_or_default();
         let users: Vec<&String> = tracker.users_of(&slot.name).collect();
         let one = |frontend: &str| EventView::Backend {
-            backend: slot.name.clone(),
+            backend: slot.name.to_string(),
             frontend: frontend.to_string(),
             from: state.clone(),
             to: state.clone(),

@@ -314,6 +314,11 @@ impl BackendHealth {
         self.state = to;
         self.since_unix_ms = now_ms;
         self.transitions += 1;
+        // Grown one entry at a time up to the cap: most backends keep only
+        // a transition or two, and 10,000 of them each carry a history.
+        if self.history.len() < self.history_cap {
+            self.history.reserve_exact(1);
+        }
         self.history.push_front(transition.clone());
         self.history.truncate(self.history_cap);
         Some(transition)

@@ -1,5 +1,5 @@
-//! The HTTP exchange of http/https probes: the request prebuilt once per
-//! target, the verdict on the response (status ranges, body checks), and the
+//! The HTTP exchange of http/https probes: the request template built once
+//! per check and completed with the backend's `Host` per probe, the verdict on the response (status ranges, body checks), and the
 //! plain-socket driver. The TLS driver in `tls.rs` reuses [`HttpExchange`]
 //! with rustls in between.
 //!
@@ -101,50 +101,72 @@ impl BodyCheck {
     }
 }
 
-/// Everything an http(s) probe of one backend sends and expects.
+/// Everything an http(s) probe sends and expects, shared by every backend
+/// of a check: the request is kept as the text around the `Host` value and
+/// completed per probe, so 10,000 backends do not each hold a copy.
 #[derive(Debug, Clone)]
 pub struct HttpRequestSpec {
-    request: Vec<u8>,
+    /// `GET <path> HTTP/1.1\r\nHost: `
+    head: Box<str>,
+    /// The configured `Host`; `None`: the backend address.
+    host: Option<Box<str>>,
+    /// The rest of the headers after the `Host` value.
+    tail: &'static str,
+    /// 80 or 443: left out of the default `Host` value.
+    default_port: u16,
     accepted: Vec<StatusRange>,
     body_check: Arc<BodyCheck>,
     max_body: usize,
 }
 
+const REQUEST_TAIL: &str = concat!(
+    "\r\nUser-Agent: vpp-maglev/",
+    env!("CARGO_PKG_VERSION"),
+    "\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+);
+
 impl HttpRequestSpec {
-    /// Build the request for a backend at `addr`. `default_port` is 80 or 443:
+    /// Build the request template of a check. `default_port` is 80 or 443:
     /// the port is left out of the default `Host` value when it is the default.
     pub fn new(
         params: &HttpParams,
         body_check: Arc<BodyCheck>,
-        addr: SocketAddr,
         default_port: u16,
     ) -> Result<Self, HttpSpecError> {
         check_field("path", &params.path)?;
         let host = match &params.host {
             Some(host) => {
                 check_field("host", host)?;
-                host.clone()
+                Some(host.as_str().into())
             }
-            None => default_host(addr, default_port),
+            None => None,
         };
-        let request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: vpp-maglev/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-            params.path,
-            host,
-            env!("CARGO_PKG_VERSION")
-        )
-        .into_bytes();
         Ok(HttpRequestSpec {
-            request,
+            head: format!("GET {} HTTP/1.1\r\nHost: ", params.path).into(),
+            host,
+            tail: REQUEST_TAIL,
+            default_port,
             accepted: params.response_codes.clone(),
             body_check,
             max_body: MAX_BODY,
         })
     }
 
-    /// The exact bytes written to the backend.
-    pub fn request(&self) -> &[u8] {
-        &self.request
+    /// The exact bytes written to a backend at `addr`.
+    pub fn request_for(&self, addr: SocketAddr) -> Vec<u8> {
+        let default_host;
+        let host = match &self.host {
+            Some(h) => h.as_ref(),
+            None => {
+                default_host = self::default_host(addr, self.default_port);
+                default_host.as_str()
+            }
+        };
+        let mut out = Vec::with_capacity(self.head.len() + host.len() + self.tail.len());
+        out.extend_from_slice(self.head.as_bytes());
+        out.extend_from_slice(host.as_bytes());
+        out.extend_from_slice(self.tail.as_bytes());
+        out
     }
 
     fn accepts(&self, status: u16) -> bool {
@@ -181,18 +203,20 @@ fn check_field(field: &'static str, value: &str) -> Result<(), HttpSpecError> {
 #[derive(Debug)]
 pub(crate) struct HttpExchange {
     spec: Arc<HttpRequestSpec>,
+    request: Vec<u8>,
     written: usize,
     parser: ResponseParser,
 }
 
 impl HttpExchange {
-    pub(crate) fn new(spec: Arc<HttpRequestSpec>) -> Self {
+    pub(crate) fn new(spec: Arc<HttpRequestSpec>, addr: SocketAddr) -> Self {
         let max_body = if spec.body_check.is_empty() {
             0
         } else {
             spec.max_body
         };
         HttpExchange {
+            request: spec.request_for(addr),
             spec,
             written: 0,
             parser: ResponseParser::new(max_body),
@@ -201,11 +225,11 @@ impl HttpExchange {
 
     /// Request bytes not yet handed to the transport.
     pub(crate) fn unsent(&self) -> &[u8] {
-        self.spec.request.get(self.written..).unwrap_or_default()
+        self.request.get(self.written..).unwrap_or_default()
     }
 
     pub(crate) fn mark_sent(&mut self, n: usize) {
-        self.written = self.written.saturating_add(n).min(self.spec.request.len());
+        self.written = self.written.saturating_add(n).min(self.request.len());
     }
 
     /// Response bytes arrived; `Some` once the verdict is known.
@@ -308,7 +332,7 @@ mod tests {
     fn exchange(p: &HttpParams) -> HttpExchange {
         let body = Arc::new(BodyCheck::new(p).unwrap());
         let addr: SocketAddr = "127.0.0.1:8080".parse().unwrap();
-        HttpExchange::new(Arc::new(HttpRequestSpec::new(p, body, addr, 80).unwrap()))
+        HttpExchange::new(Arc::new(HttpRequestSpec::new(p, body, 80).unwrap()), addr)
     }
 
     #[test]
@@ -324,18 +348,18 @@ mod tests {
         for (addr, default_port, host, want_host) in cases {
             let mut p = p.clone();
             p.host = host.map(str::to_owned);
-            let spec = HttpRequestSpec::new(&p, body.clone(), addr.parse().unwrap(), default_port)
-                .unwrap();
+            let spec = HttpRequestSpec::new(&p, body.clone(), default_port).unwrap();
             let want = format!(
                 "GET /healthz HTTP/1.1\r\nHost: {want_host}\r\nUser-Agent: vpp-maglev/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
                 env!("CARGO_PKG_VERSION")
             );
-            assert_eq!(String::from_utf8_lossy(spec.request()), want);
+            let request = spec.request_for(addr.parse().unwrap());
+            assert_eq!(String::from_utf8_lossy(&request), want);
         }
         let mut bad = p.clone();
         bad.path = "/a b".into();
         assert!(matches!(
-            HttpRequestSpec::new(&bad, body, "127.0.0.1:80".parse().unwrap(), 80),
+            HttpRequestSpec::new(&bad, body, 80),
             Err(HttpSpecError::BadRequestField { field: "path", .. })
         ));
         bad.response_regexp = Some("(".into());

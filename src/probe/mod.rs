@@ -125,7 +125,9 @@ impl fmt::Display for SetupError {
 #[derive(Debug, Clone)]
 pub struct PreparedCheck {
     check: HealthCheck,
-    body_check: Arc<BodyCheck>,
+    /// The request template, shared by every target of the check; the
+    /// error is reported per target, as when the request was built there.
+    http: Result<Arc<HttpRequestSpec>, SetupError>,
     #[cfg(feature = "https")]
     tls: Option<Arc<rustls::ClientConfig>>,
 }
@@ -147,9 +149,19 @@ impl PreparedCheck {
         if check.check_type == CheckType::Https {
             return Err(SetupError::HttpsDisabled);
         }
+        let default_port = match check.check_type {
+            CheckType::Https => 443,
+            _ => 80,
+        };
+        let http = match &check.http {
+            Some(params) => HttpRequestSpec::new(params, Arc::new(body_check), default_port)
+                .map(Arc::new)
+                .map_err(SetupError::Http),
+            None => Err(SetupError::MissingHttpParams),
+        };
         Ok(PreparedCheck {
             check: check.clone(),
-            body_check: Arc::new(body_check),
+            http,
             #[cfg(feature = "https")]
             tls,
         })
@@ -179,19 +191,14 @@ impl PreparedCheck {
             _ => check.port.ok_or(SetupError::MissingPort)?,
         };
         let addr = SocketAddr::new(address, port);
-        let http_spec = |default_port| -> Result<Arc<HttpRequestSpec>, SetupError> {
-            let params = check.http.as_ref().ok_or(SetupError::MissingHttpParams)?;
-            let spec = HttpRequestSpec::new(params, self.body_check.clone(), addr, default_port)
-                .map_err(SetupError::Http)?;
-            Ok(Arc::new(spec))
-        };
+        let http_spec = || self.http.clone();
         let kind = match check.check_type {
             CheckType::Icmp => ProbeKind::Icmp,
             CheckType::Tcp => ProbeKind::Tcp,
-            CheckType::Http => ProbeKind::Http(http_spec(80)?),
+            CheckType::Http => ProbeKind::Http(http_spec()?),
             #[cfg(feature = "https")]
             CheckType::Https => {
-                let http = http_spec(443)?;
+                let http = http_spec()?;
                 let config = self.tls.clone().ok_or(SetupError::MissingHttpParams)?;
                 let host = check.http.as_ref().and_then(|p| p.host.as_deref());
                 ProbeKind::Https(Arc::new(HttpsSpec {
@@ -252,10 +259,10 @@ impl Probe {
         let fail = |code, detail| result(code, detail, now, now);
         let stage = match &target.kind {
             ProbeKind::Tcp => Stage::Tcp,
-            ProbeKind::Http(spec) => Stage::Http(HttpExchange::new(spec.clone())),
+            ProbeKind::Http(spec) => Stage::Http(HttpExchange::new(spec.clone(), target.addr)),
             #[cfg(feature = "https")]
             ProbeKind::Https(spec) => Stage::Https(Box::new(
-                TlsExchange::new(spec).map_err(|d| fail(Code::L6Rsp, d))?,
+                TlsExchange::new(spec, target.addr).map_err(|d| fail(Code::L6Rsp, d))?,
             )),
             ProbeKind::Icmp => {
                 return Err(fail(

@@ -16,7 +16,7 @@
 
 use std::fmt;
 use std::io::{self, Read};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -192,10 +192,10 @@ impl TlsExchange {
     /// Prepares the ClientHello and queues the request (rustls holds it back
     /// until the handshake is done), so the first flush sends everything
     /// that can be sent.
-    pub(crate) fn new(spec: &HttpsSpec) -> Result<Self, String> {
+    pub(crate) fn new(spec: &HttpsSpec, addr: SocketAddr) -> Result<Self, String> {
         let mut conn = ClientConnection::new(spec.config.clone(), spec.server_name.clone())
             .map_err(|e| format!("tls: {e}"))?;
-        let mut http = HttpExchange::new(spec.http.clone());
+        let mut http = HttpExchange::new(spec.http.clone(), addr);
         let request = http.unsent().to_vec();
         io::Write::write_all(&mut conn.writer(), &request).map_err(|e| format!("tls: {e}"))?;
         http.mark_sent(request.len());

@@ -3,6 +3,7 @@
 //! ones go back to `unknown`; kept ones keep their state and schedule.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
@@ -51,7 +52,7 @@ impl Checker {
         for (name, r) in plan {
             match &r.plan {
                 BackendPlan::Remove => {
-                    if let Some(i) = self.by_name.remove(name) {
+                    if let Some(i) = self.by_name.remove(name.as_str()) {
                         if let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) {
                             self.cancel(&mut slot, i);
                             if let Ok(Some(t)) = slot.health.remove(now_ms) {
@@ -78,12 +79,12 @@ impl Checker {
                         .as_ref()
                         .map(|c| (c.check.rise, c.check.fall))
                         .unwrap_or((1, 1));
-                    let target = target_for(name, check.as_ref(), b)?;
+                    target_for(name, check.as_ref(), b)?;
+                    let shared_name: Rc<str> = Rc::from(name.as_str());
                     let slot = BackendSlot {
-                        name: name.clone(),
-                        backend: b.clone(),
+                        name: shared_name.clone(),
+                        address: b.address,
                         check,
-                        target,
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
                         gen: 0,
                         inflight: None,
@@ -103,12 +104,12 @@ impl Checker {
                             self.slots.len() - 1
                         }
                     };
-                    self.by_name.insert(name.clone(), i);
+                    self.by_name.insert(shared_name, i);
                     self.schedule_first(i, start_index, count, timers, now);
                     start_index += 1;
                 }
                 BackendPlan::Keep | BackendPlan::Restart(_) => {
-                    let Some(&i) = self.by_name.get(name) else {
+                    let Some(&i) = self.by_name.get(name.as_str()) else {
                         continue;
                     };
                     let Some(b) = cfg.backends.get(name) else {
@@ -119,13 +120,12 @@ impl Checker {
                         .as_ref()
                         .and_then(|c| self.checks.get(c))
                         .cloned();
-                    let target = target_for(name, check.as_ref(), b)?;
+                    target_for(name, check.as_ref(), b)?;
                     let restart = matches!(r.plan, BackendPlan::Restart(_));
                     let mut cancel_needed = false;
                     if let Some(Some(slot)) = self.slots.get_mut(i) {
-                        slot.backend = b.clone();
+                        slot.address = b.address;
                         slot.check = check;
-                        slot.target = target;
                         slot.health.set_history_cap(history);
                         if restart {
                             cancel_needed = true;

@@ -30,6 +30,8 @@ PERIODS=${PERIODS:-12}          # scrape periods (5 s each) per CPU window in pa
 SCRAPE_SECS=${SCRAPE_SECS:-30}  # part 2: idle window and scraping window (1 GET/s)
 HTTP_PORT=${HTTP_PORT:-18480}
 METRICS_PORT=${METRICS_PORT:-19091}
+PARTS=${PARTS:-1 2a 2b 2c}      # which parts to run (e.g. PARTS=2b to repeat the lateness runs)
+want() { case " $PARTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1} cargo build --release --quiet --bins --example metrics_bench >&2
 bin=$REPO/target/release
@@ -78,9 +80,9 @@ stop_maglevd() { kill "$mpid"; wait "$mpid" 2>/dev/null || true; }
 # logs `vpp-lbsync` at info only when it changed something).
 wait_synced() { wait_for "$2" grep -q 'event=vpp-lb-warmup-done' "$work/$1.log"; }
 
-exec > >(tee "$OUT") 2>&1
+exec > >(tee -a "$OUT") 2>&1
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(git rev-parse --short HEAD 2>/dev/null || echo '?') netns=${METRICS_BENCH_IN_NETNS:-0}"
-echo "# command: VIPS=$VIPS BACKENDS=$BACKENDS PERIODS=$PERIODS SCRAPE_SECS=$SCRAPE_SECS scripts/bench/metrics.sh"
+echo "# command: VIPS=$VIPS BACKENDS=$BACKENDS PERIODS=$PERIODS SCRAPE_SECS=$SCRAPE_SECS PARTS=\"$PARTS\" scripts/bench/metrics.sh"
 echo "# $(uname -srm); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(nproc) cpus; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# open files: soft $(ulimit -Sn) hard $(ulimit -Hn)"
 
@@ -89,6 +91,7 @@ echo "# open files: soft $(ulimit -Sn) hard $(ulimit -Hn)"
 pids+=($!)
 wait_for 10 test -S "$work/stats.sock"
 
+if want 1; then
 echo
 echo "## 1. counter scrape: $VIPS VIPs x 4 static ASes, stats segment of vppsim"
 "$bin/examples/metrics_bench" config --vips "$VIPS" --backends 0 --ases-per-vip 4 >"$work/static.yaml"
@@ -135,6 +138,8 @@ for col in 1 2; do
 done
 moved=$(grep 'event=vpp-vip-stats' "$work/scrapelog.log" | tail -n 1)
 echo "last vpp-vip-stats line (counters move with injected traffic): ${moved#*event=}"
+
+fi
 
 echo
 echo "## 2. /metrics render: $BACKENDS HTTP backends (nginx, interval 1 s) + $VIPS VIPs with counters"
@@ -199,6 +204,7 @@ col_stats() {
         awk '{ d[NR] = $1 } END { printf "min %.1f / median %.1f / p90 %.1f / max %.1f ms", d[1], d[int((NR + 1) / 2)], d[int(NR * 0.9 + 0.5)], d[NR] }'
 }
 
+if want 2a; then
 echo "### 2a. the full page (VPP + stats: $VIPS VIPs with counters), $SCRAPE_SECS s idle then $SCRAPE_SECS GETs at 1/s"
 start_http full --vpp-stats-addr "$work/stats.sock"
 wait_synced full 60
@@ -219,7 +225,9 @@ echo "$c0 $c1 $c2" | awk -v n="$SCRAPE_SECS" -v hz="$ticks_per_s" '{
     idle = $3 - $1; scr = $5 - $3; ti = $4 - $2; ts = $6 - $4
     printf "maglevd CPU over %d s: idle %.0f ms (ticks %.0f ms), scraping %.0f ms (ticks %.0f ms) => %.1f ms CPU per GET\n",
         n, idle / 1e6, ti * 1000 / hz, scr / 1e6, ts * 1000 / hz, (scr - idle) / 1e6 / n }'
+fi
 
+if want 2b; then
 echo
 echo "### 2b. probe-start lateness, idle vs. scraping (no VPP connection: the 10k-AS sync at startup"
 echo "###     would dominate the since-start summary; the page lacks only the VIP counters)"
@@ -247,7 +255,9 @@ echo "$l_before|$l_during" | awk -F'|' '{ split($1, p, " "); split($2, a, " ")
     printf "scraping window alone: %d probe starts, mean lateness %.3f ms (d(sum)/d(count))\n",
         a[5] - p[5], (a[4] - p[4]) / (a[5] - p[5]) * 1000 }'
 echo "GET /metrics x$(wc -l <"$work/gets-scraping") (no VPP): total $(col_stats "$work/gets-scraping" 2); first byte $(col_stats "$work/gets-scraping" 1)"
+fi
 
+if want 2c; then
 echo
 echo "### 2c. where the loop's time goes per GET (debug log metrics-render; the debug log itself costs CPU)"
 start_http breakdown --vpp-stats-addr "$work/stats.sock" --log-level debug
@@ -261,4 +271,5 @@ grep 'event=metrics-render' "$work/breakdown.log" | tail -n 10 |
         m = int((NR + 1) / 2)
         printf "n=%d, %d bytes; median of render: snapshot %.1f ms, render %.1f ms, respond (copy + first writes) %.1f ms\n",
             NR, b, s[m] / 1000, r[m] / 1000, w[m] / 1000 }'
+fi
 echo "saved to $OUT" >&2

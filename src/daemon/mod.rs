@@ -530,13 +530,26 @@ impl Daemon {
         };
         let mut wants = m.on_ready(self.poll.registry(), client, event, now);
         while let Some(c) = wants {
+            // The loop is blocked from here to `respond`: timed for
+            // scripts/bench/metrics.sh (probe lateness while scraping).
+            let started = Instant::now();
             let snapshot = self.metrics_snapshot(now);
+            let snapshot_us = started.elapsed().as_micros();
             let buf = std::mem::take(&mut self.metrics_buf);
             let body = crate::metrics::render_into(&snapshot, buf);
+            let rendered_us = started.elapsed().as_micros();
             let Some(m) = self.metrics.as_mut() else {
                 return;
             };
             wants = m.respond(self.poll.registry(), c, &body, now);
+            logev!(
+                Level::Debug,
+                "metrics-render",
+                bytes = body.len(),
+                snapshot_us = snapshot_us,
+                render_us = rendered_us.saturating_sub(snapshot_us),
+                respond_us = started.elapsed().as_micros().saturating_sub(rendered_us),
+            );
             self.metrics_buf = body;
         }
     }

@@ -177,7 +177,20 @@ impl StatsState {
                 fib_index,
             })
             .collect();
-        match read_lb_counters(seg, &mut self.index, ReadPolicy::default(), &queries) {
+        let started = Instant::now();
+        let cpu_started = thread_cpu_us();
+        let result = read_lb_counters(seg, &mut self.index, ReadPolicy::default(), &queries);
+        // The segment read alone (not the per-VIP debug lines below): what
+        // one scrape costs the loop, for scripts/bench/metrics.sh.
+        logev!(
+            Level::Debug,
+            "vpp-stats-scrape",
+            vips = queries.len(),
+            ok = result.is_ok(),
+            duration_us = started.elapsed().as_micros(),
+            cpu_us = thread_cpu_us().saturating_sub(cpu_started),
+        );
+        match result {
             Ok(snap) => {
                 self.boottime = Some(snap.boottime);
                 for (k, c) in keys.iter().zip(&snap.vips) {
@@ -217,6 +230,15 @@ impl StatsState {
             })
             .collect()
     }
+}
+
+/// CPU time of the calling thread in µs (0 if the clock cannot be read):
+/// the loop's own cost of a step, without time spent preempted.
+pub fn thread_cpu_us() -> u64 {
+    use nix::time::{clock_gettime, ClockId};
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(|t| (t.tv_sec() as u64).saturating_mul(1_000_000) + (t.tv_nsec() as u64) / 1000)
+        .unwrap_or(0)
 }
 
 pub fn protocol_label(p: u8) -> &'static str {

@@ -46,6 +46,9 @@ pub use entry::{load_config, main, StartupError};
 
 /// Most control clients served at once.
 pub const MAX_CONTROL_CLIENTS: usize = 1024;
+/// Backends rendered per loop pass while a `/metrics` page is in progress
+/// (about 1.5 ms of work): probes run between slices.
+const METRICS_SLICE_BACKENDS: usize = 1000;
 /// Probe starts taken ahead of their schedule in one loop pass.
 const EARLY_STARTS_PER_PASS: u32 = 32;
 /// The loop never sleeps longer than this (a safety net, not a tick).
@@ -72,6 +75,8 @@ pub struct Daemon {
     metrics: Option<crate::metrics::MetricsServer>,
     /// Reused between scrapes: a 10k-backend page is ~20 MB.
     metrics_buf: String,
+    /// The `/metrics` page being rendered, and the clients waiting for it.
+    metrics_job: Option<(crate::metrics::RenderJob, Vec<u64>)>,
     signals: Signals,
     /// Process start: the warmup clock and the uptime metric count from here.
     started: Instant,
@@ -143,6 +148,7 @@ impl Daemon {
             dataplane,
             metrics,
             metrics_buf: String::new(),
+            metrics_job: None,
             signals,
             started,
             running: true,
@@ -393,6 +399,10 @@ impl Daemon {
             if let Some(d) = self.metrics.as_ref().and_then(|m| m.next_deadline()) {
                 timeout = timeout.min(d.saturating_duration_since(now));
             }
+            if self.metrics_job.is_some() {
+                // A render in progress: come back at once for its next slice.
+                timeout = Duration::ZERO;
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     logev!(Level::Error, "poll-failed", error = e);
@@ -473,6 +483,7 @@ impl Daemon {
             for line in lines.drain(..) {
                 self.execute_line(line, now);
             }
+            self.metrics_step(now);
             self.watchers.forget_if_gone(&self.control);
             self.watchers
                 .forward_logs(&mut self.control, self.poll.registry(), Instant::now());
@@ -528,29 +539,56 @@ impl Daemon {
         let Some(client) = m.client_of(token) else {
             return;
         };
-        let mut wants = m.on_ready(self.poll.registry(), client, event, now);
-        while let Some(c) = wants {
-            // The loop is blocked from here to `respond`: timed for
-            // scripts/bench/metrics.sh (probe lateness while scraping).
-            let started = Instant::now();
-            let snapshot = self.metrics_snapshot(now);
-            let snapshot_us = started.elapsed().as_micros();
-            let buf = std::mem::take(&mut self.metrics_buf);
-            let body = crate::metrics::render_into(&snapshot, buf);
-            let rendered_us = started.elapsed().as_micros();
-            let Some(m) = self.metrics.as_mut() else {
-                return;
-            };
-            wants = m.respond(self.poll.registry(), c, &body, now);
-            logev!(
-                Level::Debug,
-                "metrics-render",
-                bytes = body.len(),
-                snapshot_us = snapshot_us,
-                render_us = rendered_us.saturating_sub(snapshot_us),
-                respond_us = started.elapsed().as_micros().saturating_sub(rendered_us),
-            );
-            self.metrics_buf = body;
+        if let Some(c) = m.on_ready(self.poll.registry(), client, event, now) {
+            self.want_metrics(c, now);
+        }
+    }
+
+    /// A client asked for `/metrics`: it joins the render in progress or
+    /// starts one. The page is rendered in slices between loop passes.
+    fn want_metrics(&mut self, client: u64, now: Instant) {
+        match self.metrics_job.as_mut() {
+            Some((_, waiting)) => waiting.push(client),
+            None => {
+                let snapshot = self.metrics_snapshot(now);
+                let buf = std::mem::take(&mut self.metrics_buf);
+                self.metrics_job =
+                    Some((crate::metrics::RenderJob::new(snapshot, buf), vec![client]));
+            }
+        }
+    }
+
+    /// One slice of the render in progress; answer its clients when done.
+    fn metrics_step(&mut self, now: Instant) {
+        let Some((job, _)) = self.metrics_job.as_mut() else {
+            return;
+        };
+        let started = Instant::now();
+        if !job.step(METRICS_SLICE_BACKENDS) {
+            return;
+        }
+        let Some((job, waiting)) = self.metrics_job.take() else {
+            return;
+        };
+        let body = job.finish();
+        let mut again = Vec::new();
+        if let Some(m) = self.metrics.as_mut() {
+            for c in waiting {
+                // A pipelined next request of the same client gets the next page.
+                if let Some(next) = m.respond(self.poll.registry(), c, &body, now) {
+                    again.push(next);
+                }
+            }
+        }
+        logev!(
+            Level::Debug,
+            "metrics-render",
+            bytes = body.len(),
+            last_slice_us = started.elapsed().as_micros(),
+        );
+        self.metrics_buf = body;
+        for c in again {
+            self.want_metrics(c, now);
         }
     }
 

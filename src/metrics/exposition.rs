@@ -104,6 +104,18 @@ impl Writer {
         }
     }
 
+    /// Go on with a family whose header an earlier [`Writer::family`]
+    /// wrote (rendering in slices): samples of one family stay contiguous
+    /// as long as nothing else is written in between.
+    pub fn resume<'w>(&'w mut self, name: &'w str, ty: MetricType) -> Family<'w> {
+        Family {
+            out: &mut self.out,
+            scratch: &mut self.scratch,
+            name,
+            ty,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.out
     }

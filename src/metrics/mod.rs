@@ -20,4 +20,5 @@ pub mod request;
 pub mod snapshot;
 
 pub use http::{MetricsServer, MetricsServerError, MetricsServerStats};
+pub use render::RenderJob;
 pub use snapshot::{render, render_into, MetricsSnapshot};

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use vpp_maglev::sim::server::{SimHandle, SimOptions, Simulator};
 use vpp_maglev::vpp::wire::frame::FrameReader;
-use vpp_maglev::vpp::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbEncapType, LbSrvType};
+use vpp_maglev::vpp::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbEncapType};
 use vpp_maglev::vpp::wire::memclnt::{SockclntCreate, SockclntCreateReply, SOCKCLNT_CREATE_ID};
 use vpp_maglev::vpp::wire::table::{names, resolve};
 use vpp_maglev::vpp::wire::{Message, MessageTable, MsgIds, Prefix, RetvalReply};
@@ -127,22 +127,8 @@ fn requests(args: &Args, port: u16, ids: &MsgIds, index: u32) -> Vec<Vec<u8>> {
         let pfx = Prefix::new(IpAddr::V4(vip), 32);
         context += 1;
         let mut out = Vec::new();
-        LbAddDelVipV2 {
-            client_index: index,
-            context,
-            pfx,
-            protocol: 6,
-            port,
-            encap: LbEncapType::Gre4,
-            dscp: 0,
-            srv_type: LbSrvType::ClusterIp,
-            target_port: 0,
-            node_port: 0,
-            new_flows_table_length: 1024,
-            src_ip_sticky: false,
-            is_del: false,
-        }
-        .emit_frame(ids.lb_add_del_vip_v2, &mut out);
+        LbAddDelVipV2::gre(index, context, pfx, 6, port, LbEncapType::Gre4, false)
+            .emit_frame(ids.lb_add_del_vip_v2, &mut out);
         frames.push(out);
         for a in 0..args.ases {
             context += 1;

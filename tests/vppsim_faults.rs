@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use vpp_maglev::sim::lb::{Encap, VipAdd, VipKey};
 use vpp_maglev::sim::server::{SimHandle, SimOptions, Simulator, Times};
 use vpp_maglev::vpp::wire::lb::{
-    LbAddDelAsV2, LbAddDelVipV2, LbAsSetWeight, LbConfGet, LbEncapType, LbSrvType, LbVipDump,
+    LbAddDelAsV2, LbAddDelVipV2, LbAsSetWeight, LbConfGet, LbEncapType, LbVipDump,
 };
 use vpp_maglev::vpp::wire::memclnt::{
     ControlPing, ControlPingReply, SockclntCreate, SockclntCreateReply, SockclntDelete,
@@ -43,21 +43,15 @@ fn ping(client: &mut Client, context: u32) {
 }
 
 fn add_vip(client: &mut Client, context: u32) {
-    let msg = LbAddDelVipV2 {
-        client_index: client.index,
+    let msg = LbAddDelVipV2::gre(
+        client.index,
         context,
-        pfx: Prefix::new(ip("192.0.2.80"), 32),
-        protocol: 6,
-        port: 80,
-        encap: LbEncapType::Gre4,
-        dscp: 0,
-        srv_type: LbSrvType::ClusterIp,
-        target_port: 0,
-        node_port: 0,
-        new_flows_table_length: 1024,
-        src_ip_sticky: false,
-        is_del: false,
-    };
+        Prefix::new(ip("192.0.2.80"), 32),
+        6,
+        80,
+        LbEncapType::Gre4,
+        false,
+    );
     let id = client.id(names::LB_ADD_DEL_VIP_V2);
     client.send(&msg, id);
 }

@@ -14,7 +14,7 @@ use vpp_maglev::vpp::stats::{
     connect_blocking, read_boottime, read_lb_counters, DirectoryIndex, MappedSegment, ReadPolicy,
     VipCounters, VipQuery,
 };
-use vpp_maglev::vpp::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbEncapType, LbSrvType};
+use vpp_maglev::vpp::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbEncapType};
 use vpp_maglev::vpp::wire::table::names;
 use vpp_maglev::vpp::wire::vlib::{CliInband, CliInbandReply};
 use vpp_maglev::vpp::wire::{Message, Prefix};
@@ -33,21 +33,7 @@ fn vip_key(n: u8) -> VipKey {
 /// Adds VIP 192.0.2.n/32 tcp/80 with two ASes over the API socket.
 fn add_vip_over_api(client: &mut Client, n: u8, context: u32) {
     let pfx = Prefix::new(ip(&format!("192.0.2.{n}")), 32);
-    let vip = LbAddDelVipV2 {
-        client_index: client.index,
-        context,
-        pfx,
-        protocol: 6,
-        port: 80,
-        encap: LbEncapType::Gre4,
-        dscp: 0,
-        srv_type: LbSrvType::ClusterIp,
-        target_port: 0,
-        node_port: 0,
-        new_flows_table_length: 1024,
-        src_ip_sticky: false,
-        is_del: false,
-    };
+    let vip = LbAddDelVipV2::gre(client.index, context, pfx, 6, 80, LbEncapType::Gre4, false);
     let id = client.id(names::LB_ADD_DEL_VIP_V2);
     client.send(&vip, id);
     assert_eq!(client.recv().unwrap().retval(), 0);

@@ -9,7 +9,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vpp_maglev::vpp::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbEncapType, LbSrvType};
+use vpp_maglev::vpp::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbEncapType};
 use vpp_maglev::vpp::wire::memclnt::{
     SockclntCreate, SockclntCreateReply, SOCKCLNT_CREATE_ID, SOCKCLNT_CREATE_REPLY_ID,
 };
@@ -71,21 +71,15 @@ impl Conn {
             let pfx = Prefix::new(vip_address(j), 32);
             let mut f = Vec::new();
             context += 1;
-            LbAddDelVipV2 {
-                client_index: self.client_index,
+            LbAddDelVipV2::gre(
+                self.client_index,
                 context,
                 pfx,
-                protocol: 6,
-                port: 80,
-                encap: LbEncapType::Gre4,
-                dscp: 0,
-                srv_type: LbSrvType::ClusterIp,
-                target_port: 0,
-                node_port: 0,
-                new_flows_table_length: 1024,
-                src_ip_sticky: false,
-                is_del: false,
-            }
+                6,
+                80,
+                LbEncapType::Gre4,
+                false,
+            )
             .emit_frame(self.ids.lb_add_del_vip_v2, &mut f);
             frames.push(f);
             for i in 0..ases {

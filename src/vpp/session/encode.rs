@@ -1,7 +1,7 @@
 //! Encoding of planned lb calls into their API messages.
 
 use super::super::sync::{Encap, LbCall, VipKey};
-use super::super::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbAsSetWeight, LbEncapType, LbSrvType};
+use super::super::wire::lb::{LbAddDelAsV2, LbAddDelVipV2, LbAsSetWeight, LbEncapType};
 use super::super::wire::{Message, MsgIds, Prefix};
 use super::NEW_FLOWS_TABLE_LENGTH;
 
@@ -72,19 +72,16 @@ fn vip_message(
     sticky: bool,
     is_del: bool,
 ) -> LbAddDelVipV2 {
-    LbAddDelVipV2 {
-        client_index: ci,
+    let mut msg = LbAddDelVipV2::gre(
+        ci,
         context,
-        pfx: Prefix::new(key.addr(), key.prefix_len()),
-        protocol: key.protocol(),
-        port: key.port(),
+        Prefix::new(key.addr(), key.prefix_len()),
+        key.protocol(),
+        key.port(),
         encap,
-        dscp: 0,
-        srv_type: LbSrvType::ClusterIp,
-        target_port: 0,
-        node_port: 0,
-        new_flows_table_length: NEW_FLOWS_TABLE_LENGTH,
-        src_ip_sticky: sticky,
-        is_del,
-    }
+        sticky,
+    );
+    msg.new_flows_table_length = NEW_FLOWS_TABLE_LENGTH;
+    msg.is_del = is_del;
+    msg
 }

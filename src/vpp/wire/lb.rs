@@ -178,6 +178,36 @@ pub struct LbAddDelVipV2 {
     pub is_del: bool,
 }
 
+impl LbAddDelVipV2 {
+    /// Adding a plain GRE VIP the way maglevd does: cluster-IP service, no
+    /// DSCP or NAT ports, a 1,024-entry new-flow table (0 crashes VPP).
+    pub fn gre(
+        client_index: u32,
+        context: u32,
+        pfx: Prefix,
+        protocol: u8,
+        port: u16,
+        encap: LbEncapType,
+        src_ip_sticky: bool,
+    ) -> Self {
+        LbAddDelVipV2 {
+            client_index,
+            context,
+            pfx,
+            protocol,
+            port,
+            encap,
+            dscp: 0,
+            srv_type: LbSrvType::ClusterIp,
+            target_port: 0,
+            node_port: 0,
+            new_flows_table_length: 1024,
+            src_ip_sticky,
+            is_del: false,
+        }
+    }
+}
+
 impl Message for LbAddDelVipV2 {
     const NAME: &'static str = "lb_add_del_vip_v2";
 

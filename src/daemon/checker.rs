@@ -195,22 +195,6 @@ impl Checker {
             .filter_map(|&i| self.slots.get(i).and_then(Option::as_ref))
     }
 
-    pub fn len(&self) -> usize {
-        self.by_name.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
-
-    pub fn check(&self, name: &str) -> Option<&Rc<CheckRuntime>> {
-        self.checks.get(name)
-    }
-
-    pub fn checks(&self) -> impl Iterator<Item = &Rc<CheckRuntime>> {
-        self.checks.values()
-    }
-
     /// Probes currently in flight.
     pub fn in_flight(&self) -> usize {
         self.slots

@@ -213,18 +213,16 @@ impl Daemon {
             count(|p| matches!(p, reload::BackendPlan::Restart(_))),
             count(|p| matches!(p, reload::BackendPlan::Keep)),
         );
-        if trigger != "startup" {
-            if new.control.socket != self.config.control.socket
-                && self.opts.control_socket.is_none()
-            {
-                logev!(
-                    Level::Warn,
-                    "config-reload-ignored",
-                    key = "control.socket",
-                    msg = "the control socket moves only on restart",
-                );
-            }
-            self.timers.retain(|_| true);
+        if trigger != "startup"
+            && new.control.socket != self.config.control.socket
+            && self.opts.control_socket.is_none()
+        {
+            logev!(
+                Level::Warn,
+                "config-reload-ignored",
+                key = "control.socket",
+                msg = "the control socket moves only on restart",
+            );
         }
         self.config = new;
         self.frontends.reindex(&self.config);

@@ -200,12 +200,5 @@ impl Watchers {
 }
 
 fn level_of(name: &str) -> Option<log::Level> {
-    match name {
-        "error" => Some(log::Level::Error),
-        "warn" => Some(log::Level::Warn),
-        "info" => Some(log::Level::Info),
-        "debug" => Some(log::Level::Debug),
-        "trace" => Some(log::Level::Trace),
-        _ => None,
-    }
+    name.parse().ok()
 }

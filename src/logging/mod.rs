@@ -13,7 +13,6 @@ pub mod logfmt;
 mod writer;
 
 use std::cell::RefCell;
-use std::fmt::Display;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -234,11 +233,4 @@ pub fn shutdown() {
     if let Some(l) = LOGGER.get() {
         l.sink.flush_and_stop(std::time::Duration::from_secs(2));
     }
-}
-
-/// Format one field for callers that build logfmt outside [`logev!`].
-pub fn field(key: &str, value: &dyn Display) -> String {
-    let mut s = String::new();
-    push_field(&mut s, key, value);
-    s
 }

@@ -48,14 +48,7 @@ pub(super) enum Op {
 impl Op {
     pub(super) fn reply_to(&self) -> Vec<u64> {
         match self {
-            Op::Read {
-                purpose: ReadPurpose::Full(f),
-                ..
-            } => f.reply_to.clone(),
-            Op::Read {
-                purpose: ReadPurpose::Show { client, .. },
-                ..
-            } => vec![*client],
+            Op::Read { purpose, .. } => purpose.clients(),
             Op::Exec { reply_to, .. } => reply_to.clone(),
             _ => Vec::new(),
         }
@@ -373,7 +366,7 @@ impl Dataplane {
             Ok(r) => r,
             Err(e) => {
                 logev!(Level::Warn, "vpp-lb-read-failed", error = e);
-                for client in ReadPurposeClients(&purpose).clients() {
+                for client in purpose.clients() {
                     ctx.replies.push((
                         client,
                         render::reply_err(&format!("reading VPP state failed: {e}")),
@@ -563,12 +556,10 @@ impl Dataplane {
     }
 }
 
-/// The clients waiting on a read, whatever its purpose.
-struct ReadPurposeClients<'a>(&'a ReadPurpose);
-
-impl ReadPurposeClients<'_> {
+impl ReadPurpose {
+    /// The control clients waiting on this read.
     fn clients(&self) -> Vec<u64> {
-        match self.0 {
+        match self {
             ReadPurpose::Full(f) => f.reply_to.clone(),
             ReadPurpose::Show { client, .. } => vec![*client],
             ReadPurpose::Startup => Vec::new(),

@@ -164,9 +164,7 @@ impl Dataplane {
 
 fn protocol_name(p: u8) -> String {
     match p {
-        6 => "tcp".into(),
-        17 => "udp".into(),
-        255 => "any".into(),
+        6 | 17 | 255 => super::stats::protocol_label(p).to_string(),
         other => other.to_string(),
     }
 }

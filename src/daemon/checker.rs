@@ -18,7 +18,7 @@ use mio::{Registry, Token};
 use crate::config::{Backend, CheckType, Config, HealthCheck};
 use crate::health::schedule::{self, Intervals, Rng, STATIC_REAFFIRM};
 use crate::health::{Action, ActionError, BackendHealth, Code, ProbeResult, State, Transition};
-use crate::probe::{IcmpEngine, PreparedCheck, Probe, SocketFactory};
+use crate::probe::{IcmpEngine, PreparedCheck, Probe, SocketFactory, SocketPool};
 use crate::probe_stats::ProbeStats;
 use crate::timer::{LatencyHistogram, TimerHeap};
 
@@ -83,6 +83,8 @@ pub struct Checker {
     by_name: BTreeMap<Rc<str>, usize>,
     checks: BTreeMap<String, Rc<CheckRuntime>>,
     sockets: SocketFactory,
+    /// tcp/http/https probe sockets, reused from probe to probe.
+    pool: SocketPool,
     icmp: IcmpEngine,
     rng: Rng,
     pub lateness: LatencyHistogram,
@@ -159,6 +161,7 @@ impl Checker {
             by_name: BTreeMap::new(),
             checks: build_checks(cfg)?,
             sockets: SocketFactory::new(cfg.healthchecker.netns.as_deref()),
+            pool: SocketPool::new(tokens::PROBE_BASE),
             icmp: IcmpEngine::new(
                 Token(tokens::ICMP_BASE),
                 tokens::ICMP_END - tokens::ICMP_BASE,
@@ -214,8 +217,7 @@ impl Checker {
     /// Stop whatever the slot has in flight and invalidate its timers.
     fn cancel(&mut self, slot: &mut BackendSlot, i: usize) {
         match slot.inflight.take() {
-            // Dropping closes the socket, which removes it from epoll.
-            Some((InFlight::Socket(p), _)) => drop(p),
+            Some((InFlight::Socket(p), _)) => p.recycle(&mut self.pool),
             Some((InFlight::Icmp, _)) => self.icmp.cancel(icmp_key(i, slot.gen)),
             None => {}
         }
@@ -316,8 +318,15 @@ impl Checker {
                     now,
                 )
                 .map(|()| InFlight::Icmp),
-            _ => Probe::start(&target, registry, tokens::probe(i), &self.sockets, now)
-                .map(|p| InFlight::Socket(Box::new(p))),
+            _ => Probe::start(
+                &target,
+                registry,
+                &mut self.pool,
+                slot_index,
+                &self.sockets,
+                now,
+            )
+            .map(|p| InFlight::Socket(Box::new(p))),
         };
         match started {
             Ok(inflight) => {
@@ -373,8 +382,8 @@ impl Checker {
         }
     }
 
-    /// How early a probe may start so that neighbours share a wake-up: 5 %
-    /// of its interval (half the ±10 % jitter band), at most 50 ms.
+    /// How early a probe may start so that neighbours share a wake-up: 10 %
+    /// of its interval (the width of the jitter band), at most 100 ms.
     pub fn start_slack(&self, slot: u32) -> Duration {
         match self.slots.get(slot as usize) {
             Some(Some(s)) => start_slack(s),
@@ -399,9 +408,11 @@ impl Checker {
             return;
         }
         let result = match slot.inflight.take() {
-            // Dropping the probe closes its socket, which also removes it
-            // from epoll: no deregister call needed.
-            Some((InFlight::Socket(p), _)) => p.on_timeout(now),
+            Some((InFlight::Socket(p), _)) => {
+                let result = p.on_timeout(now);
+                p.recycle(&mut self.pool);
+                result
+            }
             Some((InFlight::Icmp, started)) => {
                 self.icmp
                     .timeout(icmp_key(i, gen), now)
@@ -416,24 +427,41 @@ impl Checker {
         self.finish(i, result, timers, now, out);
     }
 
-    /// Readiness on a probe socket.
+    /// Whether `token` is one of the probe sockets'.
+    pub fn is_probe_token(&self, token: Token) -> bool {
+        token.0 >= tokens::PROBE_BASE
+    }
+
+    /// Readiness on a probe socket: routed to the backend whose probe holds
+    /// it. Events of idle sockets (the reset of their last connection) have
+    /// no owner and are dropped.
     pub fn on_probe_ready(
         &mut self,
-        i: usize,
         event: &mio::event::Event,
         timers: &mut TimerHeap<TimerKey>,
         now: Instant,
         out: &mut Vec<BackendTransition>,
     ) {
+        let Some(id) = self.pool.id_of(event.token()) else {
+            return;
+        };
+        let Some(owner) = self.pool.owner(id) else {
+            return;
+        };
+        let i = owner as usize;
         let Some(Some(slot)) = self.slots.get_mut(i) else {
             return;
         };
         let Some((InFlight::Socket(p), _)) = slot.inflight.as_mut() else {
             return;
         };
+        if p.socket_id() != id {
+            return;
+        }
         if let Some(result) = p.on_ready(event, now) {
-            // Dropping the probe closes (and so deregisters) its socket.
-            slot.inflight = None;
+            if let Some((InFlight::Socket(p), _)) = slot.inflight.take() {
+                p.recycle(&mut self.pool);
+            }
             // The deadline timer goes stale with the generation bump.
             slot.gen = slot.gen.wrapping_add(1);
             self.finish(i, result, timers, now, out);
@@ -546,7 +574,7 @@ impl Checker {
 fn start_slack(slot: &BackendSlot) -> Duration {
     slot.check
         .as_ref()
-        .map(|c| (c.intervals.interval / 20).min(Duration::from_millis(50)))
+        .map(|c| (c.intervals.interval / 10).min(Duration::from_millis(100)))
         .unwrap_or(Duration::ZERO)
 }
 

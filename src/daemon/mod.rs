@@ -412,9 +412,8 @@ impl Daemon {
             for event in events.iter() {
                 self.loop_stats.events += 1;
                 let token = event.token();
-                if let Some(slot) = tokens::probe_slot(token) {
+                if self.checker.is_probe_token(token) {
                     self.checker.on_probe_ready(
-                        slot,
                         event,
                         &mut self.timers,
                         now,

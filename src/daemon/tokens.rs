@@ -14,16 +14,8 @@ pub const ICMP_END: usize = 1 << 12;
 pub const METRICS_CLIENT_BASE: usize = 1 << 16;
 /// Control-socket clients.
 pub const CONTROL_CLIENT_BASE: usize = 1 << 24;
-/// Probe sockets: one per backend slot.
+/// Probe sockets: `PROBE_BASE + id` of the socket in the checker's pool.
 pub const PROBE_BASE: usize = 1 << 32;
-
-pub fn probe(slot: usize) -> Token {
-    Token(PROBE_BASE + slot)
-}
-
-pub fn probe_slot(token: Token) -> Option<usize> {
-    token.0.checked_sub(PROBE_BASE)
-}
 
 /// Everything that can sit in the timer heap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

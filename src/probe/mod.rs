@@ -11,14 +11,14 @@
 //! (compiled body checks, TLS client config), then one [`ProbeTarget`] per
 //! backend with [`PreparedCheck::target`]. For each probe:
 //!
-//! * tcp/http/https: [`Probe::start`] with a fresh token. `Err(result)` is
-//!   the probe's final result (socket, bind or netns failure: L4CON). `Ok`:
-//!   arm a timer at `now + target.timeout`; route events of that token to
-//!   [`Probe::on_ready`] until it returns `Some(result)`; if the timer fires
-//!   first call [`Probe::on_timeout`]. Either way then drop the probe: the
-//!   drop closes the socket abortively, and closing removes it from epoll,
-//!   so [`Probe::deregister`] is optional (it costs one more `epoll_ctl`).
-//!   To cancel a probe (pause, removal) just drop it.
+//! * tcp/http/https: [`Probe::start`] takes a socket from the loop's
+//!   [`SocketPool`] for a backend slot. `Err(result)` is the probe's final
+//!   result (socket, bind or netns failure: L4CON). `Ok`: arm a timer at
+//!   `now + target.timeout`; route events of the pool's tokens to the owning
+//!   slot's [`Probe::on_ready`] until it returns `Some(result)`; if the timer
+//!   fires first call [`Probe::on_timeout`]. Either way, and to cancel a
+//!   probe (pause, removal), hand the socket back with [`Probe::recycle`].
+//!   A probe dropped instead closes its socket abortively.
 //! * icmp: one [`IcmpEngine`] per namespace with its own token range;
 //!   `engine.send(.., key, now)` per probe (key: any u64 the loop uses to
 //!   find the backend), route the engine's tokens to
@@ -26,8 +26,8 @@
 //!   pairs, and at the deadline call `engine.timeout(key, now)` (`None` if
 //!   the result was already delivered). `engine.cancel(key)` forgets one.
 //!
-//! Sockets are registered `READABLE | WRITABLE` once (edge-triggered); the
-//! probe never re-registers, so one `epoll_ctl` per probe suffices.
+//! Pooled sockets are registered `READABLE | WRITABLE` once (edge-triggered)
+//! and reused, so a probe costs no `socket`, `epoll_ctl` or `close` at all.
 //!
 //! Result codes: tcp L4OK/L4TOUT/L4CON; http adds L7OK/L7TOUT/L7RSP/L7STS
 //! (connect timeout stays L4TOUT, refused L4CON); https adds L6TOUT/L6RSP for
@@ -40,6 +40,7 @@ pub mod icmp_wire;
 pub mod netns;
 #[cfg(feature = "https")]
 pub mod pem;
+pub mod pool;
 pub mod socket;
 #[cfg(feature = "https")]
 pub mod tls;
@@ -56,17 +57,20 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::os::fd::AsRawFd;
+
 use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
+use mio::Registry;
 
 pub use self::http::{BodyCheck, HttpRequestSpec, HttpSpecError};
 pub use self::icmp::IcmpEngine;
 pub use self::netns::{SocketError, SocketFactory};
+pub use self::pool::SocketPool;
 #[cfg(feature = "https")]
 pub use self::tls::{HttpsSpec, TlsSetupError};
 
 use self::http::{drive_plain, HttpExchange, Verdict};
-use self::socket::{connect_outcome, set_linger_zero, start_connect};
+use self::socket::{connect_outcome, defer_handshake_ack, errno_text, set_linger_zero};
 #[cfg(feature = "https")]
 use self::tls::TlsExchange;
 use crate::config::model::{CheckType, HealthCheck};
@@ -240,19 +244,24 @@ enum Stage {
 /// One in-flight tcp/http/https probe.
 #[derive(Debug)]
 pub struct Probe {
-    stream: TcpStream,
+    /// `None` only after [`Probe::recycle`] took it back.
+    stream: Option<TcpStream>,
+    /// The socket's id in the [`SocketPool`].
+    socket_id: u32,
     started: Instant,
     connected: bool,
     stage: Stage,
 }
 
 impl Probe {
-    /// Create the socket (in the factory's namespace), bind, start the
-    /// connect and register `token` for read and write readiness.
+    /// Take a socket for slot `owner` from `pool` (creating it in the
+    /// factory's namespace, bound to the source, when none is idle) and
+    /// start the connect.
     pub fn start(
         target: &ProbeTarget,
         registry: &Registry,
-        token: Token,
+        pool: &mut SocketPool,
+        owner: u32,
         sockets: &SocketFactory,
         now: Instant,
     ) -> Result<Probe, ProbeResult> {
@@ -271,25 +280,52 @@ impl Probe {
                 ))
             }
         };
-        // tls sends several flights: leave its ACKs alone.
-        let defer_ack = matches!(stage, Stage::Tcp | Stage::Http(_));
-        let mut stream = start_connect(sockets, target.addr, target.source, defer_ack)
+        let lease = pool
+            .acquire(target.addr.ip(), target.source, owner, sockets, registry)
             .map_err(|d| fail(Code::L4Con, d))?;
-        registry
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-            .map_err(|e| fail(Code::L4Con, format!("register: {e}")))?;
-        Ok(Probe {
-            stream,
+        let probe = Probe {
+            stream: Some(lease.stream),
+            socket_id: lease.id,
             started: now,
             connected: false,
             stage,
-        })
+        };
+        let Some(stream) = probe.stream.as_ref() else {
+            return Err(fail(Code::L4Con, "no socket".into()));
+        };
+        // tls sends several flights: leave its ACKs alone. The option does
+        // not survive a disconnect, so it is set on every connect.
+        if matches!(probe.stage, Stage::Tcp | Stage::Http(_)) {
+            defer_handshake_ack(stream);
+        }
+        let addr = nix::sys::socket::SockaddrStorage::from(target.addr);
+        match nix::sys::socket::connect(stream.as_raw_fd(), &addr) {
+            Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => Ok(probe),
+            Err(e) => {
+                let detail = format!("connect: {}", errno_text(e));
+                probe.recycle(pool);
+                Err(fail(Code::L4Con, detail))
+            }
+        }
+    }
+
+    /// The socket's id in the pool (the loop routes its events by it).
+    pub fn socket_id(&self) -> u32 {
+        self.socket_id
+    }
+
+    /// Hand the socket back to the pool (the connection is reset).
+    pub fn recycle(mut self, pool: &mut SocketPool) {
+        if let Some(stream) = self.stream.take() {
+            pool.release(self.socket_id, stream);
+        }
     }
 
     /// A readiness event for this probe's token; `Some` when finished.
     pub fn on_ready(&mut self, event: &mio::event::Event, now: Instant) -> Option<ProbeResult> {
+        let stream = self.stream.as_mut()?;
         if !self.connected {
-            match connect_outcome(&self.stream, event) {
+            match connect_outcome(stream, event) {
                 Ok(true) => self.connected = true,
                 Ok(false) => return None,
                 Err(detail) => return Some(self.finish(Code::L4Con, detail, now)),
@@ -300,15 +336,15 @@ impl Probe {
         }
         let verdict: Option<Verdict> = match &mut self.stage {
             Stage::Tcp => None,
-            Stage::Http(http) => drive_plain(&mut self.stream, http, event),
+            Stage::Http(http) => drive_plain(stream, http, event),
             #[cfg(feature = "https")]
-            Stage::Https(tls) => tls.drive(&mut self.stream, event),
+            Stage::Https(tls) => tls.drive(stream, event),
         };
         verdict.map(|(code, detail)| self.finish(code, detail, now))
     }
 
     /// The deadline passed before a verdict.
-    pub fn on_timeout(self, now: Instant) -> ProbeResult {
+    pub fn on_timeout(&self, now: Instant) -> ProbeResult {
         let (code, detail) = if !self.connected {
             (Code::L4Tout, "connect timeout")
         } else {
@@ -325,11 +361,6 @@ impl Probe {
         self.finish(code, detail.to_owned(), now)
     }
 
-    /// Remove the socket from the poll (closing it would too, on Linux).
-    pub fn deregister(&mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.stream);
-    }
-
     fn finish(&self, code: Code, detail: String, now: Instant) -> ProbeResult {
         result(code, detail, self.started, now)
     }
@@ -337,9 +368,10 @@ impl Probe {
 
 impl Drop for Probe {
     fn drop(&mut self) {
-        // Only an established connection can leave TIME_WAIT behind.
-        if self.connected {
-            set_linger_zero(&self.stream);
+        // Not recycled: close without TIME_WAIT. (The pool keeps the id as
+        // lent out; only a caller that forgets `recycle` gets here.)
+        if let Some(stream) = self.stream.take() {
+            set_linger_zero(&stream);
         }
     }
 }

@@ -2,16 +2,16 @@
 //! non-blocking connect with an optional source bind, the connect-completion
 //! check, and an abortive close.
 //!
-//! Syscall budget per connection (the prober is benchmarked on CPU per
-//! probe): `socket` (already `SOCK_NONBLOCK|SOCK_CLOEXEC`, so no `fcntl`),
-//! optional `bind`, `connect` (→ `EINPROGRESS`), then after the writable
-//! edge nothing at all on success — `getsockopt(SO_ERROR)` only runs when
-//! epoll flagged an error, to name it — and `setsockopt(SO_LINGER {1, 0})` +
-//! `close` at the end. tcp and http probes add `setsockopt(TCP_QUICKACK, 0)`
-//! before the connect, which saves more than it costs (see
-//! [`defer_handshake_ack`]). Linger 0 makes `close` send a RST and free the socket
-//! at once: no FIN exchange and no TIME_WAIT entry per probe, which is what
-//! HAProxy does for its checks too.
+//! Syscall budget per probe (the prober is benchmarked on CPU per probe):
+//! the socket comes from the [`super::pool::SocketPool`], already open and
+//! registered, so a probe costs `connect` (→ `EINPROGRESS`), then after the
+//! writable edge nothing at all on success — `getsockopt(SO_ERROR)` only
+//! runs when epoll flagged an error, to name it — and the pool's
+//! `connect(AF_UNSPEC)` at the end, which resets the connection (no FIN
+//! exchange, no TIME_WAIT entry, as HAProxy's linger-0 close) and keeps the
+//! socket for the next probe. tcp and http probes add
+//! `setsockopt(TCP_QUICKACK, 0)` before the connect, which saves more than
+//! it costs (see [`defer_handshake_ack`]).
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -20,10 +20,9 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use mio::net::TcpStream;
 use nix::errno::Errno;
 use nix::sys::socket::{
-    bind, connect, getsockopt, setsockopt, sockopt, AddressFamily, SockType, SockaddrStorage,
+    bind, getsockopt, setsockopt, sockopt, AddressFamily, SockaddrStorage,
 };
 
-use super::netns::SocketFactory;
 
 /// `Errno` as lower-case prose, e.g. "connection refused".
 pub fn errno_text(errno: Errno) -> String {
@@ -57,30 +56,6 @@ pub fn bind_source(fd: &OwnedFd, source: IpAddr) -> Result<(), String> {
     bind(fd.as_raw_fd(), &addr).map_err(|e| format!("bind {source}: {}", errno_text(e)))
 }
 
-/// Start a non-blocking TCP connect. `Err` carries the L4CON detail.
-/// `defer_ack`: see [`defer_handshake_ack`].
-pub fn start_connect(
-    sockets: &SocketFactory,
-    addr: SocketAddr,
-    source: Option<IpAddr>,
-    defer_ack: bool,
-) -> Result<TcpStream, String> {
-    let fd = sockets
-        .socket(family_of(addr.ip()), SockType::Stream, None)
-        .map_err(|e| e.to_string())?;
-    if let Some(source) = source {
-        bind_source(&fd, source)?;
-    }
-    if defer_ack {
-        defer_handshake_ack(&fd);
-    }
-    match connect(fd.as_raw_fd(), &SockaddrStorage::from(addr)) {
-        Ok(()) | Err(Errno::EINPROGRESS) => {}
-        Err(e) => return Err(format!("connect: {}", errno_text(e))),
-    }
-    Ok(TcpStream::from_std(std::net::TcpStream::from(fd)))
-}
-
 /// Turn `TCP_QUICKACK` off before the connect, as HAProxy does for its
 /// checks: the kernel then holds back the handshake's final ACK (up to the
 /// 40 ms delayed-ACK timer) instead of sending it at once. A tcp probe closes
@@ -89,7 +64,7 @@ pub fn start_connect(
 /// accept; an http probe's request carries the ACK. Either way one segment
 /// (and, for tcp, a whole accept/read/close on the backend) less per probe.
 /// Best effort: on failure the probe just sends the ACK as usual.
-pub fn defer_handshake_ack(fd: &OwnedFd) {
+pub fn defer_handshake_ack(fd: &impl AsRawFd) {
     use nix::libc::{c_int, socklen_t};
     let off: c_int = 0;
     // nix 0.29 has no TCP_QUICKACK sockopt.

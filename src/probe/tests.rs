@@ -96,6 +96,18 @@ fn tcp_closed_port_is_l4con() {
 fn tcp_full_backlog_is_l4tout() {
     // A listener that never accepts, with its accept queue filled: the
     // kernel drops further SYNs, so the probe's connect never completes.
+    let (listener, _fillers) = full_backlog_listener("127.10.0.3");
+    let addr = listener.local_addr().unwrap();
+    let r = run_probe(
+        &target(addr, ProbeKind::Tcp, 300),
+        &SocketFactory::current(),
+    );
+    assert_eq!(code_detail(&r), (Code::L4Tout, "connect timeout"));
+    assert!(r.duration_us >= 300_000, "{r:?}");
+}
+
+/// A listener on `ip` whose accept queue is full: SYNs are dropped.
+fn full_backlog_listener(ip: &str) -> (std::net::TcpListener, Vec<TcpStream>) {
     let fd = nix::sys::socket::socket(
         AddressFamily::Inet,
         SockType::Stream,
@@ -103,7 +115,7 @@ fn tcp_full_backlog_is_l4tout() {
         None,
     )
     .unwrap();
-    let any: SocketAddr = "127.10.0.3:0".parse().unwrap();
+    let any: SocketAddr = format!("{ip}:0").parse().unwrap();
     bind(fd.as_raw_fd(), &SockaddrStorage::from(any)).unwrap();
     listen(&fd, Backlog::new(0).unwrap()).unwrap();
     let listener = std::net::TcpListener::from(fd);
@@ -115,12 +127,68 @@ fn tcp_full_backlog_is_l4tout() {
             Err(_) => break,
         }
     }
-    let r = run_probe(
-        &target(addr, ProbeKind::Tcp, 300),
-        &SocketFactory::current(),
+    (listener, fillers)
+}
+
+#[test]
+fn one_pooled_socket_serves_every_outcome_in_turn() {
+    // The socket is dissolved with connect(AF_UNSPEC) after each probe and
+    // connected again: no outcome (refused, connect or response timeout,
+    // http error) may leak into the next probe's verdict.
+    let open = std::net::TcpListener::bind("127.10.9.1:0").unwrap();
+    let open_addr = open.local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.10.9.2:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (_full, _fillers) = full_backlog_listener("127.10.9.3");
+    let full = _full.local_addr().unwrap();
+    let mut poll = mio::Poll::new().unwrap();
+    let mut pool = SocketPool::new(1 << 20);
+    let sockets = SocketFactory::current();
+    let tcp = |addr, ms| target(addr, ProbeKind::Tcp, ms);
+    let mut run = |t: &ProbeTarget| run_probe_in(&mut poll, &mut pool, t, &sockets);
+
+    assert_eq!(code_detail(&run(&tcp(open_addr, 1000))), (Code::L4Ok, "connected"));
+    assert_eq!(
+        code_detail(&run(&tcp(closed, 1000))),
+        (Code::L4Con, "connection refused")
     );
-    assert_eq!(code_detail(&r), (Code::L4Tout, "connect timeout"));
-    assert!(r.duration_us >= 300_000, "{r:?}");
+    assert_eq!(code_detail(&run(&tcp(open_addr, 1000))), (Code::L4Ok, "connected"));
+    assert_eq!(
+        code_detail(&run(&tcp(full, 200))),
+        (Code::L4Tout, "connect timeout")
+    );
+    assert_eq!(code_detail(&run(&tcp(open_addr, 1000))), (Code::L4Ok, "connected"));
+    let (ok, _rx) = http_once("127.10.9.4", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(
+        code_detail(&run(&http_target(ok, http_params()))),
+        (Code::L7Ok, "status 200")
+    );
+    let (silent, _rx) = serve_once("127.10.9.5", |mut s, _| {
+        read_request(&mut s);
+        std::thread::sleep(Duration::from_millis(600));
+    });
+    let mut t = http_target(silent, http_params());
+    t.timeout = Duration::from_millis(200);
+    assert_eq!(
+        code_detail(&run(&t)),
+        (Code::L7Tout, "timeout waiting for response")
+    );
+    let (bad, _rx) = http_once(
+        "127.10.9.6",
+        b"HTTP/1.1 503 Unavailable\r\nContent-Length: 0\r\n\r\n",
+    );
+    assert_eq!(
+        code_detail(&run(&http_target(bad, http_params()))),
+        (Code::L7Sts, "status 503")
+    );
+    assert_eq!(code_detail(&run(&tcp(open_addr, 1000))), (Code::L4Ok, "connected"));
+    assert_eq!(pool.opened(), 1, "every probe must have reused the one socket");
+    // Nothing reached accept on the open listener: each connection was
+    // reset before the handshake's last ACK (see the test above).
+    open.set_nonblocking(true).unwrap();
+    assert!(open.accept().is_err());
 }
 
 #[test]

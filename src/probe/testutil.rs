@@ -11,29 +11,47 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
-use super::{IcmpEngine, Probe, ProbeKind, ProbeTarget, SocketFactory};
+use super::{IcmpEngine, Probe, ProbeKind, ProbeTarget, SocketFactory, SocketPool};
 use crate::health::types::ProbeResult;
 
-/// Run one tcp/http/https probe to completion, as the daemon loop would.
+/// Run one tcp/http/https probe to completion, as the daemon loop would,
+/// on a socket pool of its own.
 pub fn run_probe(target: &ProbeTarget, sockets: &SocketFactory) -> ProbeResult {
     let mut poll = Poll::new().unwrap();
+    let mut pool = SocketPool::new(1 << 20);
+    run_probe_in(&mut poll, &mut pool, target, sockets)
+}
+
+/// Run one probe on `pool`'s sockets (reused across calls) and hand the
+/// socket back at the end, as the daemon does.
+pub fn run_probe_in(
+    poll: &mut Poll,
+    pool: &mut SocketPool,
+    target: &ProbeTarget,
+    sockets: &SocketFactory,
+) -> ProbeResult {
     let mut events = Events::with_capacity(8);
     let start = Instant::now();
     let deadline = start + target.timeout;
-    let mut probe = match Probe::start(target, poll.registry(), Token(3), sockets, start) {
+    let mut probe = match Probe::start(target, poll.registry(), pool, 0, sockets, start) {
         Ok(p) => p,
         Err(result) => return result,
     };
     loop {
         let now = Instant::now();
         if now >= deadline {
-            return probe.on_timeout(now);
+            let result = probe.on_timeout(now);
+            probe.recycle(pool);
+            return result;
         }
         poll.poll(&mut events, Some(deadline - now)).unwrap();
         for event in events.iter() {
-            assert_eq!(event.token(), Token(3));
+            // Idle sockets of the pool may report their last reset.
+            if pool.id_of(event.token()) != Some(probe.socket_id()) {
+                continue;
+            }
             if let Some(result) = probe.on_ready(event, Instant::now()) {
-                probe.deregister(poll.registry());
+                probe.recycle(pool);
                 return result;
             }
         }

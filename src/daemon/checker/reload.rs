@@ -38,6 +38,7 @@ impl Checker {
         if self.sockets.netns() != cfg.healthchecker.netns.as_deref() {
             // ICMP sockets live in the namespace they were created in.
             self.icmp.close(registry);
+            self.pool.reset();
             self.sockets = SocketFactory::new(cfg.healthchecker.netns.as_deref());
         }
         let now_ms = unix_ms();
@@ -48,6 +49,15 @@ impl Checker {
             .map(|(n, _)| n)
             .collect();
         let count = starting.len();
+        // Exact sizes: a slot is ~340 bytes, and growth by doubling would
+        // leave up to 40 % of a 10,000-backend table unused.
+        let adding = plan
+            .values()
+            .filter(|r| matches!(r.plan, BackendPlan::Add))
+            .count();
+        self.slots
+            .reserve_exact(adding.saturating_sub(self.free.len()));
+        timers.reserve_exact(count);
         let mut start_index = 0usize;
         for (name, r) in plan {
             match &r.plan {

@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 pub mod raw;
 pub mod validate;
+pub mod yaml;
 
 #[cfg(test)]
 mod tests;
@@ -47,7 +48,7 @@ pub fn parse_str(text: &str) -> Result<Config, ConfigError> {
 /// Validates a YAML document held in memory, with `overrides` applied.
 pub fn parse_str_with(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
     let mut document: raw::RawDocument =
-        serde_yaml::from_str(text).map_err(|error| ConfigError::Parse {
+        yaml::from_str(text).map_err(|error| ConfigError::Parse {
             message: error.to_string(),
         })?;
     if let Some(api) = &overrides.vpp_api_socket {

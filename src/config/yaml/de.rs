@@ -207,12 +207,12 @@ impl<'de> de::Deserializer<'de> for &mut ValueDeserializer<'_, '_> {
         let (item, mark) = self.source.next()?;
         match &item {
             Item::Scalar(s) if scalar::local_tag(s.tag.as_deref()).is_some() => {
-                tagged_enum(visitor, &item)
+                tagged_enum(visitor, &item, mark, &self.path)
             }
             Item::SequenceStart { tag } | Item::MappingStart { tag }
                 if scalar::local_tag(tag.as_deref()).is_some() =>
             {
-                tagged_enum(visitor, &item)
+                tagged_enum(visitor, &item, mark, &self.path)
             }
             Item::Scalar(s) => scalar::visit_scalar(visitor, s),
             Item::SequenceStart { .. } => self.visit_sequence(visitor, mark),
@@ -450,12 +450,14 @@ impl<'de> de::Deserializer<'de> for &mut ValueDeserializer<'_, '_> {
             Item::SequenceEnd | Item::MappingEnd => return Err(Error::UnbalancedEvents(mark)),
         };
         if tagged {
+            // As in serde_yaml, a bad variant name is left for the parent
+            // to position; a bad content is positioned at the node.
             let (item, _) = self.source.next()?;
-            tagged_enum(visitor, &item)
-        } else {
-            visitor.visit_enum(UnitVariantAccess { de: self })
+            return tagged_enum(visitor, &item, mark, &self.path);
         }
-        .map_err(|error| error.at(mark, &self.path))
+        visitor
+            .visit_enum(UnitVariantAccess { de: self })
+            .map_err(|error| error.at(mark, &self.path))
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -474,7 +476,12 @@ fn not_null(value: &[u8]) -> Error {
 /// A node with a local tag `!name` is the enum variant `name` whose content
 /// is the node. Only unit variants are supported (the config has no other
 /// kind); their content must be empty or null, as serde_yaml requires.
-fn tagged_enum<'de, V: Visitor<'de>>(visitor: V, item: &Item) -> Result<V::Value, Error> {
+fn tagged_enum<'de, V: Visitor<'de>>(
+    visitor: V,
+    item: &Item,
+    mark: Mark,
+    path: &Path<'_>,
+) -> Result<V::Value, Error> {
     let tag = match item {
         Item::Scalar(s) => s.tag.as_deref(),
         Item::SequenceStart { tag } | Item::MappingStart { tag } => tag.as_deref(),
@@ -486,7 +493,8 @@ fn tagged_enum<'de, V: Visitor<'de>>(visitor: V, item: &Item) -> Result<V::Value
         Item::Scalar(s) if s.value.is_empty() || scalar::is_null(&s.value) => Ok(()),
         Item::Scalar(s) => Err(not_null(&s.value)),
         other => Err(invalid_type(other, &"unit")),
-    };
+    }
+    .map_err(|error| error.at(mark, path));
     visitor.visit_enum(TaggedVariant { variant, content })
 }
 

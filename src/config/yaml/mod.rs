@@ -19,7 +19,7 @@ mod scalar;
 mod source;
 
 #[cfg(test)]
-mod tests;
+pub(in crate::config) mod tests;
 
 use serde::de::DeserializeOwned;
 

@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 
-use unsafe_libyaml as sys;
+use unsafe_libyaml as unsafe_sys;
 
 /// A position in the input. `line` and `column` are 0-based, as libyaml
 /// reports them; [`fmt::Display`] prints them 1-based like serde_yaml.
@@ -30,7 +30,7 @@ impl Mark {
         self.line == 0 && self.column == 0
     }
 
-    fn from_sys(mark: sys::yaml_mark_t) -> Mark {
+    fn from_sys(mark: unsafe_sys::yaml_mark_t) -> Mark {
         Mark {
             index: mark.index,
             line: mark.line,
@@ -136,14 +136,14 @@ impl fmt::Display for SyntaxError {
 pub struct Parser<'input> {
     /// Heap-allocated because libyaml keeps a pointer to the parser itself
     /// (its read-handler data); it must never move.
-    raw: NonNull<sys::yaml_parser_t>,
+    raw: NonNull<unsafe_sys::yaml_parser_t>,
     input: PhantomData<&'input [u8]>,
 }
 
 impl<'input> Parser<'input> {
     pub fn new(input: &'input [u8]) -> Result<Parser<'input>, SyntaxError> {
-        let boxed: Box<MaybeUninit<sys::yaml_parser_t>> = Box::new(MaybeUninit::uninit());
-        let raw = NonNull::from(Box::leak(boxed)).cast::<sys::yaml_parser_t>();
+        let boxed: Box<MaybeUninit<unsafe_sys::yaml_parser_t>> = Box::new(MaybeUninit::uninit());
+        let raw = NonNull::from(Box::leak(boxed)).cast::<unsafe_sys::yaml_parser_t>();
         // SAFETY: `raw` is a valid, uniquely owned allocation of the right
         // size and alignment (leaked from the box above, freed in `Drop` or
         // below). `yaml_parser_initialize` zeroes it before writing any
@@ -151,16 +151,21 @@ impl<'input> Parser<'input> {
         // parser (the `'input` lifetime of `Self`), which is what
         // `yaml_parser_set_input_string` requires.
         unsafe {
-            if sys::yaml_parser_initialize(raw.as_ptr()).fail {
+            if unsafe_sys::yaml_parser_initialize(raw.as_ptr()).fail {
                 drop(Box::from_raw(
-                    raw.cast::<MaybeUninit<sys::yaml_parser_t>>().as_ptr(),
+                    raw.cast::<MaybeUninit<unsafe_sys::yaml_parser_t>>()
+                        .as_ptr(),
                 ));
                 return Err(SyntaxError::without_libyaml_detail(
                     "libyaml parser could not be initialized",
                 ));
             }
-            sys::yaml_parser_set_encoding(raw.as_ptr(), sys::YAML_UTF8_ENCODING);
-            sys::yaml_parser_set_input_string(raw.as_ptr(), input.as_ptr(), input.len() as u64);
+            unsafe_sys::yaml_parser_set_encoding(raw.as_ptr(), unsafe_sys::YAML_UTF8_ENCODING);
+            unsafe_sys::yaml_parser_set_input_string(
+                raw.as_ptr(),
+                input.as_ptr(),
+                input.len() as u64,
+            );
         }
         Ok(Parser {
             raw,
@@ -172,7 +177,7 @@ impl<'input> Parser<'input> {
     /// further call returns the same error (libyaml's state is sticky).
     pub fn next_event(&mut self) -> Result<(Event, Mark), SyntaxError> {
         let parser = self.raw.as_ptr();
-        let mut event = MaybeUninit::<sys::yaml_event_t>::uninit();
+        let mut event = MaybeUninit::<unsafe_sys::yaml_event_t>::uninit();
         // SAFETY: `parser` was initialized in `new` and is exclusively
         // borrowed through `&mut self`. On success `yaml_parser_parse` fully
         // initializes `event`; we copy everything we need out of it (the
@@ -180,16 +185,16 @@ impl<'input> Parser<'input> {
         // `length` bytes, per libyaml's contract) and free it exactly once
         // with `yaml_event_delete`. On failure `event` is not read.
         unsafe {
-            if (&*parser).error != sys::YAML_NO_ERROR {
+            if (&*parser).error != unsafe_sys::YAML_NO_ERROR {
                 return Err(syntax_error(parser));
             }
-            if sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
+            if unsafe_sys::yaml_parser_parse(parser, event.as_mut_ptr()).fail {
                 return Err(syntax_error(parser));
             }
             let event = event.as_mut_ptr();
             let converted = convert_event(&*event);
             let mark = Mark::from_sys((*event).start_mark);
-            sys::yaml_event_delete(event);
+            unsafe_sys::yaml_event_delete(event);
             Ok((converted, mark))
         }
     }
@@ -201,8 +206,10 @@ impl Drop for Parser<'_> {
         // SAFETY: `raw` came from `Box::into_raw` in `new` and was
         // initialized there; it is deleted and freed exactly once, here.
         unsafe {
-            sys::yaml_parser_delete(raw);
-            drop(Box::from_raw(raw.cast::<MaybeUninit<sys::yaml_parser_t>>()));
+            unsafe_sys::yaml_parser_delete(raw);
+            drop(Box::from_raw(
+                raw.cast::<MaybeUninit<unsafe_sys::yaml_parser_t>>(),
+            ));
         }
     }
 }
@@ -210,10 +217,10 @@ impl Drop for Parser<'_> {
 /// # Safety
 /// `parser` must point to an initialized parser whose `problem` and
 /// `context` are null or static NUL-terminated strings (libyaml's contract).
-unsafe fn syntax_error(parser: *const sys::yaml_parser_t) -> SyntaxError {
+unsafe fn syntax_error(parser: *const unsafe_sys::yaml_parser_t) -> SyntaxError {
     // SAFETY: guaranteed by the caller (see above).
     unsafe {
-        let parser: &sys::yaml_parser_t = &*parser;
+        let parser: &unsafe_sys::yaml_parser_t = &*parser;
         let problem = match owned_c_string(parser.problem.cast()) {
             Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             None => "libyaml parser failed but there is no error".to_string(),
@@ -233,18 +240,18 @@ unsafe fn syntax_error(parser: *const sys::yaml_parser_t) -> SyntaxError {
 /// `event` must be an event just produced by `yaml_parser_parse`: the
 /// union member matching `type_` is the valid one and its pointers are null
 /// or valid (anchors/tags NUL-terminated, the scalar value `length` bytes).
-unsafe fn convert_event(event: &sys::yaml_event_t) -> Event {
+unsafe fn convert_event(event: &unsafe_sys::yaml_event_t) -> Event {
     // SAFETY: guaranteed by the caller (see above); each arm reads only the
     // union member of its own event type.
     unsafe {
         match event.type_ {
-            sys::YAML_STREAM_START_EVENT => Event::StreamStart,
-            sys::YAML_DOCUMENT_START_EVENT => Event::DocumentStart,
-            sys::YAML_DOCUMENT_END_EVENT => Event::DocumentEnd,
-            sys::YAML_ALIAS_EVENT => {
+            unsafe_sys::YAML_STREAM_START_EVENT => Event::StreamStart,
+            unsafe_sys::YAML_DOCUMENT_START_EVENT => Event::DocumentStart,
+            unsafe_sys::YAML_DOCUMENT_END_EVENT => Event::DocumentEnd,
+            unsafe_sys::YAML_ALIAS_EVENT => {
                 Event::Alias(owned_c_string(event.data.alias.anchor).unwrap_or_default())
             }
-            sys::YAML_SCALAR_EVENT => {
+            unsafe_sys::YAML_SCALAR_EVENT => {
                 let scalar = &event.data.scalar;
                 let value = match NonNull::new(scalar.value) {
                     Some(value) => {
@@ -257,26 +264,26 @@ unsafe fn convert_event(event: &sys::yaml_event_t) -> Event {
                     tag: owned_c_string(scalar.tag),
                     value,
                     style: match scalar.style {
-                        sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => ScalarStyle::SingleQuoted,
-                        sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => ScalarStyle::DoubleQuoted,
-                        sys::YAML_LITERAL_SCALAR_STYLE => ScalarStyle::Literal,
-                        sys::YAML_FOLDED_SCALAR_STYLE => ScalarStyle::Folded,
+                        unsafe_sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => ScalarStyle::SingleQuoted,
+                        unsafe_sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => ScalarStyle::DoubleQuoted,
+                        unsafe_sys::YAML_LITERAL_SCALAR_STYLE => ScalarStyle::Literal,
+                        unsafe_sys::YAML_FOLDED_SCALAR_STYLE => ScalarStyle::Folded,
                         // The parser only reports "any" style for events it
                         // did not read from text; treat it as plain.
                         _ => ScalarStyle::Plain,
                     },
                 })
             }
-            sys::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
+            unsafe_sys::YAML_SEQUENCE_START_EVENT => Event::SequenceStart {
                 anchor: owned_c_string(event.data.sequence_start.anchor),
                 tag: owned_c_string(event.data.sequence_start.tag),
             },
-            sys::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
-            sys::YAML_MAPPING_START_EVENT => Event::MappingStart {
+            unsafe_sys::YAML_SEQUENCE_END_EVENT => Event::SequenceEnd,
+            unsafe_sys::YAML_MAPPING_START_EVENT => Event::MappingStart {
                 anchor: owned_c_string(event.data.mapping_start.anchor),
                 tag: owned_c_string(event.data.mapping_start.tag),
             },
-            sys::YAML_MAPPING_END_EVENT => Event::MappingEnd,
+            unsafe_sys::YAML_MAPPING_END_EVENT => Event::MappingEnd,
             // STREAM_END, and the empty event libyaml returns once the stream
             // is over: either way there is nothing more.
             _ => Event::StreamEnd,

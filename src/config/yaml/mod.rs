@@ -10,8 +10,10 @@
 //! messages are unchanged.
 //!
 //! `events` holds all the `unsafe` (the libyaml wrapper); `source` expands
-//! aliases; `scalar` resolves plain scalars; `de` is the serde side.
+//! aliases; `scalar` resolves plain scalars; `de` and `access` are the
+//! serde side.
 
+mod access;
 mod de;
 mod error;
 mod events;

@@ -47,6 +47,8 @@ pub fn parse_str(text: &str) -> Result<Config, ConfigError> {
 
 /// Validates a YAML document held in memory, with `overrides` applied.
 pub fn parse_str_with(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+    // Test builds cross-check every document against serde_yaml, the
+    // parser this one replaced.
     #[cfg(test)]
     yaml::tests::assert_same_as_serde_yaml(text);
     let mut document: raw::RawDocument =

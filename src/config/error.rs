@@ -14,8 +14,8 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// Stage 1: bad YAML, unknown key, wrong type, duplicate key, bad
-    /// duration or address syntax. `message` is serde_yaml's text, which names
-    /// the key path and the line/column.
+    /// duration or address syntax. `message` is in serde_yaml's format
+    /// (see `config::yaml`): it names the key path and the line/column.
     Parse { message: String },
     /// Stage 2: every rule violation found, sorted by path.
     Semantic { errors: Vec<SemanticError> },

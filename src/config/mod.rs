@@ -6,6 +6,7 @@ pub mod error;
 pub mod model;
 pub mod raw;
 pub mod validate;
+pub mod yaml;
 
 #[cfg(test)]
 mod tests;
@@ -46,8 +47,12 @@ pub fn parse_str(text: &str) -> Result<Config, ConfigError> {
 
 /// Validates a YAML document held in memory, with `overrides` applied.
 pub fn parse_str_with(text: &str, overrides: &Overrides) -> Result<Config, ConfigError> {
+    // Test builds cross-check every document against serde_yaml, the
+    // parser this one replaced.
+    #[cfg(test)]
+    yaml::tests::assert_same_as_serde_yaml(text);
     let mut document: raw::RawDocument =
-        serde_yaml::from_str(text).map_err(|error| ConfigError::Parse {
+        yaml::from_str(text).map_err(|error| ConfigError::Parse {
             message: error.to_string(),
         })?;
     if let Some(api) = &overrides.vpp_api_socket {

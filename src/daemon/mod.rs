@@ -413,12 +413,8 @@ impl Daemon {
                 self.loop_stats.events += 1;
                 let token = event.token();
                 if self.checker.is_probe_token(token) {
-                    self.checker.on_probe_ready(
-                        event,
-                        &mut self.timers,
-                        now,
-                        &mut transitions,
-                    );
+                    self.checker
+                        .on_probe_ready(event, &mut self.timers, now, &mut transitions);
                     // A state change goes to VPP before the rest of this
                     // batch of events is worked through: the reaction time
                     // of the dataplane must not grow with the probe load.

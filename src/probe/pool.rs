@@ -55,10 +55,17 @@ impl PoolKey {
 enum Entry {
     /// No socket behind this id (never opened, or closed).
     Free,
-    Idle { stream: TcpStream, key: PoolKey },
+    Idle {
+        stream: TcpStream,
+        key: PoolKey,
+    },
     /// A probe holds the socket for backend slot `owner`. `epoch` says
     /// which namespace generation the socket was made in.
-    Busy { owner: u32, key: PoolKey, epoch: u32 },
+    Busy {
+        owner: u32,
+        key: PoolKey,
+        epoch: u32,
+    },
 }
 
 /// Reusable, epoll-registered TCP sockets for probes.

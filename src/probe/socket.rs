@@ -19,10 +19,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use mio::net::TcpStream;
 use nix::errno::Errno;
-use nix::sys::socket::{
-    bind, getsockopt, setsockopt, sockopt, AddressFamily, SockaddrStorage,
-};
-
+use nix::sys::socket::{bind, getsockopt, setsockopt, sockopt, AddressFamily, SockaddrStorage};
 
 /// `Errno` as lower-case prose, e.g. "connection refused".
 pub fn errno_text(errno: Errno) -> String {

@@ -149,18 +149,30 @@ fn one_pooled_socket_serves_every_outcome_in_turn() {
     let tcp = |addr, ms| target(addr, ProbeKind::Tcp, ms);
     let mut run = |t: &ProbeTarget| run_probe_in(&mut poll, &mut pool, t, &sockets);
 
-    assert_eq!(code_detail(&run(&tcp(open_addr, 1000))), (Code::L4Ok, "connected"));
+    assert_eq!(
+        code_detail(&run(&tcp(open_addr, 1000))),
+        (Code::L4Ok, "connected")
+    );
     assert_eq!(
         code_detail(&run(&tcp(closed, 1000))),
         (Code::L4Con, "connection refused")
     );
-    assert_eq!(code_detail(&run(&tcp(open_addr, 1000))), (Code::L4Ok, "connected"));
+    assert_eq!(
+        code_detail(&run(&tcp(open_addr, 1000))),
+        (Code::L4Ok, "connected")
+    );
     assert_eq!(
         code_detail(&run(&tcp(full, 200))),
         (Code::L4Tout, "connect timeout")
     );
-    assert_eq!(code_detail(&run(&tcp(open_addr, 1000))), (Code::L4Ok, "connected"));
-    let (ok, _rx) = http_once("127.10.9.4", b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(
+        code_detail(&run(&tcp(open_addr, 1000))),
+        (Code::L4Ok, "connected")
+    );
+    let (ok, _rx) = http_once(
+        "127.10.9.4",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    );
     assert_eq!(
         code_detail(&run(&http_target(ok, http_params()))),
         (Code::L7Ok, "status 200")
@@ -183,8 +195,15 @@ fn one_pooled_socket_serves_every_outcome_in_turn() {
         code_detail(&run(&http_target(bad, http_params()))),
         (Code::L7Sts, "status 503")
     );
-    assert_eq!(code_detail(&run(&tcp(open_addr, 1000))), (Code::L4Ok, "connected"));
-    assert_eq!(pool.opened(), 1, "every probe must have reused the one socket");
+    assert_eq!(
+        code_detail(&run(&tcp(open_addr, 1000))),
+        (Code::L4Ok, "connected")
+    );
+    assert_eq!(
+        pool.opened(),
+        1,
+        "every probe must have reused the one socket"
+    );
     // Nothing reached accept on the open listener: each connection was
     // reset before the handshake's last ACK (see the test above).
     open.set_nonblocking(true).unwrap();

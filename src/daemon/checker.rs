@@ -53,9 +53,8 @@ pub struct BackendSlot {
     inflight: Option<(InFlight, Instant)>,
     pub last: Option<LastProbe>,
     pub stats: ProbeStats,
-    /// Transitions since start by (from, to), for metrics; grown one entry
-    /// at a time since most backends only ever see a few pairs.
-    pub transition_counts: Vec<(State, State, u64)>,
+    /// Transitions since start by (from, to), for metrics.
+    pub transition_counts: TransitionCounts,
 }
 
 impl BackendSlot {
@@ -80,7 +79,9 @@ pub struct BackendTransition {
 pub struct Checker {
     slots: Vec<Option<BackendSlot>>,
     free: Vec<usize>,
-    by_name: BTreeMap<Rc<str>, usize>,
+    /// Slot indices sorted by backend name, without a second copy of the
+    /// names (16 bytes a backend instead of ~80 in a map).
+    by_name: NameIndex,
     checks: BTreeMap<String, Rc<CheckRuntime>>,
     sockets: SocketFactory,
     /// tcp/http/https probe sockets, reused from probe to probe.
@@ -158,7 +159,7 @@ impl Checker {
         Ok(Checker {
             slots: Vec::new(),
             free: Vec::new(),
-            by_name: BTreeMap::new(),
+            by_name: NameIndex::default(),
             checks: build_checks(cfg)?,
             sockets: SocketFactory::new(cfg.healthchecker.netns.as_deref()),
             pool: SocketPool::new(tokens::PROBE_BASE),
@@ -178,10 +179,25 @@ impl Checker {
         build_checks(cfg).map(|_| ())
     }
 
-    pub fn get(&self, name: &str) -> Option<&BackendSlot> {
+    /// Where `name` is (`Ok`) or would go (`Err`) in the name index.
+    fn name_position(&self, name: &str) -> Result<usize, usize> {
+        let slots = &self.slots;
         self.by_name
-            .get(name)
-            .and_then(|&i| self.slots.get(i))
+            .position(name, |i| match slots.get(i as usize) {
+                Some(Some(s)) => Some(s.name.as_ref()),
+                _ => None,
+            })
+    }
+
+    /// The slot of backend `name`.
+    fn slot_index(&self, name: &str) -> Option<usize> {
+        let pos = self.name_position(name).ok()?;
+        self.by_name.slot_at(pos).map(|i| i as usize)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&BackendSlot> {
+        self.slot_index(name)
+            .and_then(|i| self.slots.get(i))
             .and_then(Option::as_ref)
     }
 
@@ -194,8 +210,8 @@ impl Checker {
     /// Backends sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = &BackendSlot> {
         self.by_name
-            .values()
-            .filter_map(|&i| self.slots.get(i).and_then(Option::as_ref))
+            .slots()
+            .filter_map(|i| self.slots.get(i as usize).and_then(Option::as_ref))
     }
 
     /// Probes currently in flight.
@@ -209,9 +225,13 @@ impl Checker {
 }
 
 mod last_probe;
+mod name_index;
 mod reload;
+mod transition_counts;
 
 pub use last_probe::LastProbe;
+use name_index::NameIndex;
+pub use transition_counts::TransitionCounts;
 
 impl Checker {
     /// Stop whatever the slot has in flight and invalidate its timers.
@@ -233,7 +253,7 @@ impl Checker {
         now: Instant,
         out: &mut Vec<BackendTransition>,
     ) -> Result<Option<Transition>, ActionError> {
-        let Some(&i) = self.by_name.get(name) else {
+        let Some(i) = self.slot_index(name) else {
             return Err(ActionError::Removed);
         };
         let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) else {
@@ -493,21 +513,11 @@ impl Checker {
 
     /// Count a transition for metrics (called for every one reported).
     pub fn note_transition(&mut self, backend: &str, t: &Transition) {
-        let Some(&i) = self.by_name.get(backend) else {
+        let Some(i) = self.slot_index(backend) else {
             return;
         };
         if let Some(Some(slot)) = self.slots.get_mut(i) {
-            match slot
-                .transition_counts
-                .iter_mut()
-                .find(|(f, to, _)| *f == t.from && *to == t.to)
-            {
-                Some(entry) => entry.2 += 1,
-                None => {
-                    slot.transition_counts.reserve_exact(1);
-                    slot.transition_counts.push((t.from, t.to, 1));
-                }
-            }
+            slot.transition_counts.record(t.from, t.to);
         }
     }
 

@@ -29,13 +29,16 @@ pub fn vip(cfg: &Config, frontend: &str, checker: &Checker) -> Option<DesiredVip
     let mut d = DesiredVip::new(vip_key(f), encap, f.src_ip_sticky);
     let w = weights::evaluate(f, |b| checker.state_of(b));
     for m in w.desired() {
-        let Some(b) = cfg.backends.get(&m.backend) else {
-            continue;
+        // One name lookup per AS: the checker's slot carries the address
+        // (kept equal to the config's) and the flush epoch. This runs on
+        // every state change, between the probe result and the VPP call.
+        let (address, epoch) = match checker.get(&m.backend) {
+            Some(s) => (s.address, s.health.transitions()),
+            None => match cfg.backends.get(&m.backend) {
+                Some(b) => (b.address, 0),
+                None => continue,
+            },
         };
-        let epoch = checker
-            .get(&m.backend)
-            .map(|s| s.health.transitions())
-            .unwrap_or(0);
         let entry = DesiredAs {
             weight: m.effective.weight,
             flush: m.effective.flush,
@@ -43,9 +46,9 @@ pub fn vip(cfg: &Config, frontend: &str, checker: &Checker) -> Option<DesiredVip
         };
         // A backend listed in several pools maps to one AS; the listing with
         // traffic wins.
-        match d.ases.get(&b.address.to_canonical()) {
+        match d.ases.get(&address.to_canonical()) {
             Some(existing) if existing.weight >= entry.weight => {}
-            _ => d.insert_as(b.address, entry),
+            _ => d.insert_as(address, entry),
         }
     }
     Some(d)

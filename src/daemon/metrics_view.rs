@@ -46,7 +46,7 @@ impl Daemon {
                 transitions: s
                     .transition_counts
                     .iter()
-                    .map(|&(from, to, count)| TransitionCount { from, to, count })
+                    .map(|(from, to, count)| TransitionCount { from, to, count })
                     .collect(),
             })
             .collect();

@@ -51,6 +51,8 @@ pub const MAX_CONTROL_CLIENTS: usize = 1024;
 const METRICS_SLICE_BACKENDS: usize = 1000;
 /// Probe starts taken ahead of their schedule in one loop pass.
 const EARLY_STARTS_PER_PASS: u32 = 32;
+/// Early starts only in passes with at most this many events.
+const EARLY_STARTS_MAX_EVENTS: usize = 4;
 /// The loop never sleeps longer than this (a safety net, not a tick).
 const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
 
@@ -374,6 +376,9 @@ impl Daemon {
 
     /// The event loop. Returns the process exit code.
     pub fn run(&mut self) -> ExitCode {
+        // Lines of a pass go to the writer in one batch, before the loop
+        // sleeps: never between a probe result and the VPP call it causes.
+        logging::defer_on_this_thread();
         let mut events = Events::with_capacity(1024);
         let mut lines: Vec<ControlLine> = Vec::new();
         let mut transitions: Vec<BackendTransition> = Vec::new();
@@ -401,6 +406,7 @@ impl Daemon {
                 // A render in progress: come back at once for its next slice.
                 timeout = Duration::ZERO;
             }
+            logging::flush_deferred();
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     logev!(Level::Error, "poll-failed", error = e);
@@ -445,9 +451,16 @@ impl Daemon {
             if !transitions.is_empty() {
                 self.handle_transitions(std::mem::take(&mut transitions));
             }
-            // Early starts share a wake-up, but only a few per pass: a long
-            // pass would delay the events (probe answers) queued behind it.
-            let mut early_budget = EARLY_STARTS_PER_PASS;
+            // Early starts share a wake-up, but only a few per pass, and
+            // none when this pass already had work: a loop busy with events
+            // batches by itself, and a burst of starts makes a burst of
+            // answers that would delay the next state change on its way to
+            // VPP (the dataplane's reaction time).
+            let mut early_budget = if events.iter().count() <= EARLY_STARTS_MAX_EVENTS {
+                EARLY_STARTS_PER_PASS
+            } else {
+                0
+            };
             loop {
                 let checker = &self.checker;
                 let Some((scheduled, key)) = self.timers.pop_due_within(now, |k| match k {

@@ -8,6 +8,11 @@
 //! full the line is dropped and counted. Watchers of the control socket may
 //! ask for records below the daemon's own level; those are captured into a
 //! queue the loop drains ([`take_captured`]).
+//!
+//! The loop thread batches its lines ([`defer_on_this_thread`]) and hands a
+//! pass's worth over at the end of the pass ([`flush_deferred`]): waking the
+//! writer costs a futex call per hand-over, and it must not sit between a
+//! probe result and the VPP message that reacts to it.
 
 pub mod logfmt;
 mod writer;
@@ -54,6 +59,41 @@ pub struct CapturedRecord {
 
 thread_local! {
     static CAPTURED: RefCell<Vec<CapturedRecord>> = const { RefCell::new(Vec::new()) };
+    /// Lines of the current loop pass, when this thread defers.
+    static DEFERRED: RefCell<Option<Deferred>> = const { RefCell::new(None) };
+}
+
+/// A batch of finished lines waiting for the end of the loop pass.
+#[derive(Default)]
+struct Deferred {
+    text: String,
+    lines: u64,
+}
+
+/// A batch is handed over early once it holds this much (the writer's
+/// queue holds at most `writer::QUEUE_MESSAGES` of them: a bounded 4 MiB
+/// when the disk stalls).
+const DEFER_MAX_BYTES: usize = 4 * 1024;
+
+/// From now on, lines logged on this thread wait for [`flush_deferred`]
+/// (the daemon's loop calls it at the end of every pass).
+pub fn defer_on_this_thread() {
+    DEFERRED.with(|d| {
+        d.borrow_mut().get_or_insert_with(Default::default);
+    });
+}
+
+/// Hand this thread's deferred lines to the writer.
+pub fn flush_deferred() {
+    let batch = DEFERRED.with(|d| {
+        d.borrow_mut()
+            .as_mut()
+            .filter(|b| b.lines > 0)
+            .map(std::mem::take)
+    });
+    if let (Some(batch), Some(logger)) = (batch, LOGGER.get()) {
+        logger.sink.send_batch(batch.text, batch.lines);
+    }
 }
 
 /// Records captured for watchers since the last call (loop thread only).
@@ -110,7 +150,19 @@ impl Log for Logger {
             line.push_str(&body);
             line.push('\n');
             self.lines.fetch_add(1, Ordering::Relaxed);
-            self.sink.send_line(line);
+            let full = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+                Some(batch) => {
+                    batch.text.push_str(&line);
+                    batch.lines += 1;
+                    Some(batch.text.len() >= DEFER_MAX_BYTES)
+                }
+                None => None,
+            });
+            match full {
+                None => self.sink.send_line(line),
+                Some(true) => flush_deferred(),
+                Some(false) => {}
+            }
         }
         if to_watchers {
             CAPTURED.with(|c| {
@@ -230,6 +282,7 @@ pub fn counters() -> (u64, u64) {
 
 /// Drain the writer (bounded wait) before exit.
 pub fn shutdown() {
+    flush_deferred();
     if let Some(l) = LOGGER.get() {
         l.sink.flush_and_stop(std::time::Duration::from_secs(2));
     }

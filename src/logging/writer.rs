@@ -1,7 +1,7 @@
 //! The log writer thread: the only code allowed to block on the log's
-//! destination. The loop hands it finished lines through a bounded channel;
-//! when the channel is full the line is dropped and counted, and the next
-//! line that gets through reports how many were lost.
+//! destination. The loop hands it finished lines (one, or a pass's batch)
+//! through a bounded channel; when the channel is full the lines are
+//! dropped and counted, and the next write reports how many were lost.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -15,8 +15,9 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use super::LogSetupError;
 
-/// Lines that may wait for the disk before we start dropping.
-const QUEUE_LINES: usize = 8192;
+/// Messages (a line, or a loop pass's batch of at most 4 KiB) that may
+/// wait for the disk before we start dropping.
+pub const QUEUE_MESSAGES: usize = 1024;
 
 /// Where lines go.
 #[derive(Debug, Clone)]
@@ -41,10 +42,15 @@ pub struct WriterHandle {
 
 impl WriterHandle {
     pub fn send_line(&self, line: String) {
-        match self.tx.try_send(Msg::Line(line)) {
+        self.send_batch(line, 1);
+    }
+
+    /// Several finished lines in one message (one wake-up of the thread).
+    pub fn send_batch(&self, text: String, lines: u64) {
+        match self.tx.try_send(Msg::Line(text)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
+                self.dropped.fetch_add(lines, Ordering::Relaxed);
             }
         }
     }
@@ -88,7 +94,7 @@ pub fn start(sink: LogSink) -> Result<WriterHandle, LogSetupError> {
         })?),
         LogSink::Stderr => None,
     };
-    let (tx, rx) = bounded::<Msg>(QUEUE_LINES);
+    let (tx, rx) = bounded::<Msg>(QUEUE_MESSAGES);
     let (done_tx, done_rx) = bounded::<()>(1);
     let dropped = Arc::new(AtomicU64::new(0));
     let reopen = Arc::new(AtomicBool::new(false));

@@ -162,12 +162,27 @@ pub fn lo(a: u8, b: u8, host: u8) -> std::net::IpAddr {
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, a, b, host))
 }
 
-/// Find a port free on every one of `addrs` (bind the first with port 0).
+/// Find a port free on every one of `addrs`.
 pub fn common_port(addrs: &[std::net::IpAddr]) -> u16 {
-    'outer: for _ in 0..50 {
-        let first = TcpListener::bind((addrs[0], 0)).unwrap();
-        let port = first.local_addr().unwrap().port();
-        for a in &addrs[1..] {
+    // Below the kernel's ephemeral range (32768–60999 by default): between
+    // this check and the caller's bind, another test's `bind(…, 0)` on a
+    // wildcard address could otherwise be handed the same port.
+    let mut seed = u64::from(std::process::id())
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+    for a in addrs {
+        if let std::net::IpAddr::V4(v4) = a {
+            seed ^= u64::from(u32::from(*v4)).rotate_left(17);
+        }
+    }
+    'outer: for _ in 0..200 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let port = 20_000 + (seed % 12_000) as u16;
+        for a in addrs {
             if TcpListener::bind((*a, port)).is_err() {
                 continue 'outer;
             }

@@ -62,7 +62,12 @@ impl Checker {
         for (name, r) in plan {
             match &r.plan {
                 BackendPlan::Remove => {
-                    if let Some(i) = self.by_name.remove(name.as_str()) {
+                    let found = self
+                        .name_position(name)
+                        .ok()
+                        .and_then(|pos| self.by_name.remove(pos))
+                        .map(|i| i as usize);
+                    if let Some(i) = found {
                         if let Some(mut slot) = self.slots.get_mut(i).and_then(Option::take) {
                             self.cancel(&mut slot, i);
                             if let Ok(Some(t)) = slot.health.remove(now_ms) {
@@ -90,9 +95,8 @@ impl Checker {
                         .map(|c| (c.check.rise, c.check.fall))
                         .unwrap_or((1, 1));
                     target_for(name, check.as_ref(), b)?;
-                    let shared_name: Rc<str> = Rc::from(name.as_str());
                     let slot = BackendSlot {
-                        name: shared_name.clone(),
+                        name: Rc::from(name.as_str()),
                         address: b.address,
                         check,
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
@@ -100,7 +104,7 @@ impl Checker {
                         inflight: None,
                         last: None,
                         stats: ProbeStats::default(),
-                        transition_counts: Vec::new(),
+                        transition_counts: Default::default(),
                     };
                     let i = match self.free.pop() {
                         Some(i) => {
@@ -114,12 +118,16 @@ impl Checker {
                             self.slots.len() - 1
                         }
                     };
-                    self.by_name.insert(shared_name, i);
+                    match self.name_position(name) {
+                        // A duplicate cannot happen (the plan is keyed by
+                        // name); keep the index consistent regardless.
+                        Ok(pos) | Err(pos) => self.by_name.insert(pos, name, i as u32),
+                    }
                     self.schedule_first(i, start_index, count, timers, now);
                     start_index += 1;
                 }
                 BackendPlan::Keep | BackendPlan::Restart(_) => {
-                    let Some(&i) = self.by_name.get(name.as_str()) else {
+                    let Some(i) = self.slot_index(name) else {
                         continue;
                     };
                     let Some(b) = cfg.backends.get(name) else {

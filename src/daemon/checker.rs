@@ -50,6 +50,10 @@ pub struct BackendSlot {
     pub check: Option<Rc<CheckRuntime>>,
     pub health: BackendHealth,
     gen: u32,
+    /// How early (µs) the probe in flight started against its schedule;
+    /// the next probe is pushed back as much, so early starts shared with
+    /// a neighbour's wake-up never change the mean period.
+    started_early_us: u32,
     inflight: Option<(InFlight, Instant)>,
     pub last: Option<LastProbe>,
     pub stats: ProbeStats,
@@ -300,6 +304,8 @@ impl Checker {
         }
         self.lateness
             .record(now.saturating_duration_since(scheduled));
+        slot.started_early_us =
+            u32::try_from(scheduled.saturating_duration_since(now).as_micros()).unwrap_or(u32::MAX);
         let Some(check) = slot.check.as_ref() else {
             let result = ProbeResult {
                 code: Code::Static,
@@ -568,9 +574,11 @@ impl Checker {
             ),
         };
         slot.gen = slot.gen.wrapping_add(1);
-        // Probe starts may fire up to `start_slack` early to share wake-ups;
-        // half of it is added here so the mean period stays the interval.
-        let delay = delay + start_slack(slot) / 2;
+        // A probe that started early (sharing a wake-up) hands the time
+        // over to the next one: the mean period stays the interval whether
+        // or not the loop had a reason to start probes early.
+        let delay =
+            delay + Duration::from_micros(u64::from(std::mem::take(&mut slot.started_early_us)));
         timers.schedule(
             now + delay,
             TimerKey::Probe {

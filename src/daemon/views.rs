@@ -106,7 +106,7 @@ pub fn backend(cfg: &Config, checker: &Checker, slot: &BackendSlot, now_ms: u64)
         last_detail: slot
             .last
             .as_ref()
-            .map(|l| l.detail.to_string())
+            .map(|l| l.detail().to_string())
             .filter(|d| !d.is_empty()),
         frontends: uses,
         transitions: h

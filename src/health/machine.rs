@@ -16,7 +16,7 @@
 //!   disabled backend is an error; every action on a removed backend is an
 //!   error.
 
-use std::collections::VecDeque;
+use super::history::History;
 use std::fmt;
 
 use super::types::{Code, State, Transition};
@@ -92,7 +92,7 @@ pub struct BackendHealth {
     rise: u32,
     fall: u32,
     /// Newest first, at most `history_cap` entries.
-    history: VecDeque<Transition>,
+    history: History,
     history_cap: usize,
     /// Wall-clock time of the last state change (or of creation).
     since_unix_ms: u64,
@@ -120,7 +120,7 @@ impl BackendHealth {
             counter: rise - 1,
             rise,
             fall: fall.max(1),
-            history: VecDeque::new(),
+            history: History::default(),
             history_cap: history_cap.max(1),
             since_unix_ms: now_ms,
             transitions: 0,
@@ -164,12 +164,12 @@ impl BackendHealth {
     }
 
     /// Recorded transitions, newest first.
-    pub fn history(&self) -> std::collections::vec_deque::Iter<'_, Transition> {
+    pub fn history(&self) -> impl Iterator<Item = &Transition> + '_ {
         self.history.iter()
     }
 
     pub fn last_transition(&self) -> Option<&Transition> {
-        self.history.front()
+        self.history.newest()
     }
 
     pub fn history_cap(&self) -> usize {
@@ -314,13 +314,7 @@ impl BackendHealth {
         self.state = to;
         self.since_unix_ms = now_ms;
         self.transitions += 1;
-        // Grown one entry at a time up to the cap: most backends keep only
-        // a transition or two, and 10,000 of them each carry a history.
-        if self.history.len() < self.history_cap {
-            self.history.reserve_exact(1);
-        }
-        self.history.push_front(transition.clone());
-        self.history.truncate(self.history_cap);
+        self.history.push(transition.clone(), self.history_cap);
         Some(transition)
     }
 }

@@ -1,6 +1,7 @@
 //! Health: probe results → backend states (spec/health.md). Pure code: no
 //! sockets, no clocks; time comes in as arguments.
 
+pub mod history;
 pub mod machine;
 pub mod schedule;
 pub mod types;

@@ -1,19 +1,28 @@
 //! The last probe result kept per backend, compact because 10,000
-//! backends each hold one.
-
-use std::borrow::Cow;
+//! backends each hold one: 32 bytes, and no allocation for the usual
+//! details.
 
 use crate::health::{Code, ProbeResult};
 
-/// The last probe result of a backend. The usual details are kept as
-/// static text, so 10,000 backends do not each hold a copy of, say,
-/// "connection refused".
+/// The last probe result of a backend. The usual details are kept as an
+/// index into a table of static texts, so 10,000 backends do not each hold
+/// a copy of, say, "connection refused".
 #[derive(Debug, Clone)]
 pub struct LastProbe {
     pub code: Code,
-    pub detail: Cow<'static, str>,
-    pub duration_us: u64,
+    detail: Detail,
+    /// Saturates at 4,294 s, far beyond any probe timeout.
+    duration_us: u32,
     pub at_unix_ms: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Detail {
+    Common(u8),
+    /// Boxed twice on purpose: a thin 8-byte pointer keeps the enum at 16
+    /// bytes, for details that are rare by definition.
+    #[allow(clippy::box_collection)]
+    Other(Box<String>),
 }
 
 /// Details most probes end with (probe texts, frequent errno texts).
@@ -38,22 +47,48 @@ const COMMON_DETAILS: [&str; 16] = [
 
 impl LastProbe {
     pub(super) fn new(result: ProbeResult, at_unix_ms: u64) -> LastProbe {
-        let detail = match COMMON_DETAILS.iter().find(|&&d| d == result.detail) {
-            Some(&d) => Cow::Borrowed(d),
-            None => Cow::Owned(result.detail),
+        let detail = match COMMON_DETAILS.iter().position(|&d| d == result.detail) {
+            Some(i) => Detail::Common(i as u8),
+            None => Detail::Other(Box::new(result.detail)),
         };
         LastProbe {
             code: result.code,
             detail,
-            duration_us: result.duration_us,
+            duration_us: u32::try_from(result.duration_us).unwrap_or(u32::MAX),
             at_unix_ms,
         }
+    }
+
+    pub fn detail(&self) -> &str {
+        match &self.detail {
+            Detail::Common(i) => COMMON_DETAILS.get(usize::from(*i)).copied().unwrap_or(""),
+            Detail::Other(text) => text.as_str(),
+        }
+    }
+
+    pub fn duration_us(&self) -> u64 {
+        u64::from(self.duration_us)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stays_at_32_bytes() {
+        assert_eq!(std::mem::size_of::<Option<LastProbe>>(), 32);
+    }
+
+    #[test]
+    fn durations_saturate() {
+        let result = ProbeResult {
+            code: Code::L4Tout,
+            detail: String::new(),
+            duration_us: u64::MAX,
+        };
+        assert_eq!(LastProbe::new(result, 0).duration_us(), u64::from(u32::MAX));
+    }
 
     #[test]
     fn common_details_are_static_others_kept() {
@@ -70,14 +105,14 @@ mod tests {
                 duration_us: 7,
             };
             let last = LastProbe::new(result, 42);
-            assert_eq!(last.detail, detail);
+            assert_eq!(last.detail(), detail);
             assert_eq!(
-                matches!(last.detail, Cow::Borrowed(_)),
+                matches!(last.detail, Detail::Common(_)),
                 borrowed,
                 "{detail}"
             );
             assert_eq!(
-                (last.code, last.duration_us, last.at_unix_ms),
+                (last.code, last.duration_us(), last.at_unix_ms),
                 (Code::L4Con, 7, 42)
             );
         }

@@ -101,6 +101,7 @@ impl Checker {
                         check,
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
                         gen: 0,
+                        started_early_us: 0,
                         inflight: None,
                         last: None,
                         stats: ProbeStats::default(),

@@ -234,6 +234,8 @@ fn probes_run_inside_the_configured_netns() {
     // Free on the host too: the same address/port outside the namespace
     // must refuse connections.
     let port = common_port(&[addr]);
+    // The backend lives in the namespace; the host keeps nothing on it.
+    common::backends::unreserve(SocketAddr::new(addr, port));
     let _be = tcp_backend_in(&ns.0, SocketAddr::new(addr, port));
     let body = |netns: &str| {
         config(&format!(

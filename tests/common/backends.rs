@@ -41,7 +41,7 @@ pub struct HttpBackend {
 
 impl HttpBackend {
     pub fn start(addr: SocketAddr) -> HttpBackend {
-        let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+        let listener = bind_reserved(addr);
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
         let behaviour = Arc::new(Mutex::new(HttpBehaviour::default()));
@@ -117,7 +117,7 @@ pub struct TcpBackend {
 
 impl TcpBackend {
     pub fn start(addr: SocketAddr) -> TcpBackend {
-        let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
+        let listener = bind_reserved(addr);
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -162,7 +162,29 @@ pub fn lo(a: u8, b: u8, host: u8) -> std::net::IpAddr {
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, a, b, host))
 }
 
-/// Find a port free on every one of `addrs`.
+/// Listeners bound by [`common_port`], waiting for their backend.
+static RESERVED: Mutex<Vec<(SocketAddr, TcpListener)>> = Mutex::new(Vec::new());
+
+/// The listener [`common_port`] reserved for `addr`, or a new one.
+fn bind_reserved(addr: SocketAddr) -> TcpListener {
+    let mut reserved = RESERVED.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(i) = reserved.iter().position(|(a, _)| *a == addr) {
+        return reserved.swap_remove(i).1;
+    }
+    drop(reserved);
+    TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"))
+}
+
+/// Give up the reservation of [`common_port`] on `addr` (a test that runs
+/// its backend elsewhere, e.g. inside a network namespace).
+#[allow(dead_code)]
+pub fn unreserve(addr: SocketAddr) {
+    let mut reserved = RESERVED.lock().unwrap_or_else(|p| p.into_inner());
+    reserved.retain(|(a, _)| *a != addr);
+}
+
+/// Find a port free on every one of `addrs`, and keep it bound there for
+/// the backends the caller starts on it.
 pub fn common_port(addrs: &[std::net::IpAddr]) -> u16 {
     // Below the kernel's ephemeral range (32768–60999 by default): between
     // this check and the caller's bind, another test's `bind(…, 0)` on a
@@ -182,11 +204,17 @@ pub fn common_port(addrs: &[std::net::IpAddr]) -> u16 {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let port = 20_000 + (seed % 12_000) as u16;
+        let mut held = Vec::new();
         for a in addrs {
-            if TcpListener::bind((*a, port)).is_err() {
-                continue 'outer;
+            match TcpListener::bind((*a, port)) {
+                Ok(l) => held.push(((*a, port).into(), l)),
+                Err(_) => continue 'outer,
             }
         }
+        // Kept bound until the backends take them: no window in which
+        // anything else could bind the port first.
+        let mut reserved = RESERVED.lock().unwrap_or_else(|p| p.into_inner());
+        reserved.extend(held);
         return port;
     }
     panic!("no common free port");

@@ -50,14 +50,6 @@ impl History {
             .iter()
             .chain(self.older.iter().flat_map(|o| o.iter()))
     }
-
-    pub fn len(&self) -> usize {
-        self.iter().count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.newest.is_none()
-    }
 }
 
 #[cfg(test)]
@@ -97,7 +89,6 @@ mod tests {
             }
             let got: Vec<u64> = h.iter().map(|t| t.at_unix_ms).collect();
             assert_eq!(got, want, "pushes {pushes} cap {cap} shrink {shrink:?}");
-            assert_eq!(h.len(), want.len());
             assert_eq!(h.newest().map(|t| t.at_unix_ms), want.first().copied());
         }
     }

@@ -283,30 +283,25 @@ impl Probe {
         let lease = pool
             .acquire(target.addr.ip(), target.source, owner, sockets, registry)
             .map_err(|d| fail(Code::L4Con, d))?;
-        let probe = Probe {
+        // tls sends several flights: leave its ACKs alone. The option does
+        // not survive a disconnect, so it is set on every connect.
+        if matches!(stage, Stage::Tcp | Stage::Http(_)) {
+            defer_handshake_ack(&lease.stream);
+        }
+        let addr = nix::sys::socket::SockaddrStorage::from(target.addr);
+        if let Err(e) = nix::sys::socket::connect(lease.stream.as_raw_fd(), &addr) {
+            if e != nix::errno::Errno::EINPROGRESS {
+                pool.release(lease.id, lease.stream);
+                return Err(fail(Code::L4Con, format!("connect: {}", errno_text(e))));
+            }
+        }
+        Ok(Probe {
             stream: Some(lease.stream),
             socket_id: lease.id,
             started: now,
             connected: false,
             stage,
-        };
-        let Some(stream) = probe.stream.as_ref() else {
-            return Err(fail(Code::L4Con, "no socket".into()));
-        };
-        // tls sends several flights: leave its ACKs alone. The option does
-        // not survive a disconnect, so it is set on every connect.
-        if matches!(probe.stage, Stage::Tcp | Stage::Http(_)) {
-            defer_handshake_ack(stream);
-        }
-        let addr = nix::sys::socket::SockaddrStorage::from(target.addr);
-        match nix::sys::socket::connect(stream.as_raw_fd(), &addr) {
-            Ok(()) | Err(nix::errno::Errno::EINPROGRESS) => Ok(probe),
-            Err(e) => {
-                let detail = format!("connect: {}", errno_text(e));
-                probe.recycle(pool);
-                Err(fail(Code::L4Con, detail))
-            }
-        }
+        })
     }
 
     /// The socket's id in the pool (the loop routes its events by it).

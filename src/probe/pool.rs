@@ -51,34 +51,36 @@ impl PoolKey {
     }
 }
 
+/// A probe holds the socket for backend slot `owner`. `epoch` says which
+/// namespace generation the socket was made in.
+#[derive(Debug, Clone, Copy)]
+struct Busy {
+    owner: u32,
+    key: PoolKey,
+    epoch: u32,
+}
+
+/// A socket waiting for the next probe.
 #[derive(Debug)]
-enum Entry {
-    /// No socket behind this id (never opened, or closed).
-    Free,
-    Idle {
-        stream: TcpStream,
-        key: PoolKey,
-    },
-    /// A probe holds the socket for backend slot `owner`. `epoch` says
-    /// which namespace generation the socket was made in.
-    Busy {
-        owner: u32,
-        key: PoolKey,
-        epoch: u32,
-    },
+struct Idle {
+    id: u32,
+    key: PoolKey,
+    stream: TcpStream,
 }
 
 /// Reusable, epoll-registered TCP sockets for probes.
 #[derive(Debug)]
 pub struct SocketPool {
     token_base: usize,
-    entries: Vec<Entry>,
-    idle: Vec<u32>,
+    /// By id: `Some` while a probe holds the socket; `None` when it is idle
+    /// (then it is in `idle`) or closed (then its id is in `free_ids`).
+    busy: Vec<Option<Busy>>,
+    idle: Vec<Idle>,
     free_ids: Vec<u32>,
     /// Bumped by [`SocketPool::reset`]: sockets of an older epoch belong to
     /// another network namespace and are closed when they come back.
     epoch: u32,
-    /// Sockets opened so far (for tests and `show` figures).
+    /// Sockets opened so far (tests check reuse with it).
     opened: u64,
 }
 
@@ -96,7 +98,7 @@ impl SocketPool {
     pub fn new(token_base: usize) -> SocketPool {
         SocketPool {
             token_base,
-            entries: Vec::new(),
+            busy: Vec::new(),
             idle: Vec::new(),
             free_ids: Vec::new(),
             epoch: 0,
@@ -111,15 +113,16 @@ impl SocketPool {
     /// The socket id behind `token`, if it is one of the pool's.
     pub fn id_of(&self, token: Token) -> Option<u32> {
         let id = token.0.checked_sub(self.token_base)?;
-        (id < self.entries.len()).then_some(id as u32)
+        (id < self.busy.len()).then_some(id as u32)
     }
 
     /// The backend slot whose probe holds socket `id`.
     pub fn owner(&self, id: u32) -> Option<u32> {
-        match self.entries.get(id as usize) {
-            Some(Entry::Busy { owner, .. }) => Some(*owner),
-            _ => None,
-        }
+        self.busy
+            .get(id as usize)
+            .copied()
+            .flatten()
+            .map(|b| b.owner)
     }
 
     /// Sockets opened since the pool was created.
@@ -142,25 +145,22 @@ impl SocketPool {
         registry: &Registry,
     ) -> Result<Lease, String> {
         let key = PoolKey::new(dest, source);
+        let busy = Some(Busy {
+            owner,
+            key,
+            epoch: self.epoch,
+        });
         // Most configs have one key, so the match is usually the last entry.
-        if let Some(pos) = self.idle.iter().rposition(|&id| {
-            matches!(self.entries.get(id as usize), Some(Entry::Idle { key: k, .. }) if *k == key)
-        }) {
-            let id = self.idle.swap_remove(pos);
-            let busy = Entry::Busy {
-                owner,
-                key,
-                epoch: self.epoch,
-            };
-            if let Some(entry) = self.entries.get_mut(id as usize) {
-                if let Entry::Idle { stream, .. } = std::mem::replace(entry, busy) {
-                    return Ok(Lease {
-                        id,
-                        stream,
-                        fresh: false,
-                    });
-                }
+        if let Some(pos) = self.idle.iter().rposition(|i| i.key == key) {
+            let Idle { id, stream, .. } = self.idle.swap_remove(pos);
+            if let Some(slot) = self.busy.get_mut(id as usize) {
+                *slot = busy;
             }
+            return Ok(Lease {
+                id,
+                stream,
+                fresh: false,
+            });
         }
         let fd = sockets
             .socket(family_of(dest), SockType::Stream, None)
@@ -172,8 +172,8 @@ impl SocketPool {
         let id = match self.free_ids.pop() {
             Some(id) => id,
             None => {
-                self.entries.push(Entry::Free);
-                (self.entries.len() - 1) as u32
+                self.busy.push(None);
+                (self.busy.len() - 1) as u32
             }
         };
         if let Err(e) = registry.register(
@@ -184,12 +184,8 @@ impl SocketPool {
             self.free_ids.push(id);
             return Err(format!("register: {e}"));
         }
-        if let Some(entry) = self.entries.get_mut(id as usize) {
-            *entry = Entry::Busy {
-                owner,
-                key,
-                epoch: self.epoch,
-            };
+        if let Some(slot) = self.busy.get_mut(id as usize) {
+            *slot = busy;
         }
         self.opened += 1;
         Ok(Lease {
@@ -202,20 +198,15 @@ impl SocketPool {
     /// A probe is done with socket `id`: dissolve its connection (a RST if
     /// it was established) and keep it for the next probe, or close it.
     pub fn release(&mut self, id: u32, stream: TcpStream) {
-        let Some(entry) = self.entries.get_mut(id as usize) else {
-            close_abortively(stream);
-            return;
-        };
-        let Entry::Busy { key, epoch, .. } = *entry else {
+        let Some(Busy { key, epoch, .. }) = self.busy.get_mut(id as usize).and_then(Option::take)
+        else {
             // Not lent out: should not happen; never keep a stray socket.
             close_abortively(stream);
             return;
         };
         if epoch == self.epoch && self.idle.len() < MAX_IDLE && disconnect(&stream) {
-            *entry = Entry::Idle { stream, key };
-            self.idle.push(id);
+            self.idle.push(Idle { id, key, stream });
         } else {
-            *entry = Entry::Free;
             self.free_ids.push(id);
             close_abortively(stream);
         }
@@ -225,13 +216,8 @@ impl SocketPool {
     /// back (the network namespace changed).
     pub fn reset(&mut self) {
         self.epoch = self.epoch.wrapping_add(1);
-        for id in self.idle.drain(..) {
-            if let Some(entry) = self.entries.get_mut(id as usize) {
-                // Dropping an idle (closed) socket sends nothing.
-                *entry = Entry::Free;
-                self.free_ids.push(id);
-            }
-        }
+        // Dropping an idle (closed) socket sends nothing.
+        self.free_ids.extend(self.idle.drain(..).map(|i| i.id));
     }
 }
 

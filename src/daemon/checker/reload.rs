@@ -49,7 +49,7 @@ impl Checker {
             .map(|(n, _)| n)
             .collect();
         let count = starting.len();
-        // Exact sizes: a slot is ~340 bytes, and growth by doubling would
+        // Exact sizes: a slot is 320 bytes, and growth by doubling would
         // leave up to 40 % of a 10,000-backend table unused.
         let adding = plan
             .values()

@@ -5,6 +5,7 @@
 //! vpp_sync_bench --maglevd target/release/maglevd [--reps 3] [--vips 1000]
 //!     [--ases 64] [--weight 100] [--passes 20] [--flips 1000]
 //!     [--load 10000] [--only raw,sync,steady,reaction]
+//!     [--sim-priority realtime|normal]
 //! ```
 //!
 //! 1. full sync from empty, maglevd vs a raw client (pipelined and one at a
@@ -38,6 +39,8 @@ struct Opts {
     nginx_port: u16,
     only: Option<String>,
     work: PathBuf,
+    /// Run the simulator's thread SCHED_FIFO in the reaction section.
+    sim_realtime: bool,
 }
 
 fn parse_opts() -> R<Opts> {
@@ -53,6 +56,7 @@ fn parse_opts() -> R<Opts> {
         nginx_port: 18080,
         only: None,
         work: std::env::temp_dir().join(format!("maglev-vppbench-{}", std::process::id())),
+        sim_realtime: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -70,6 +74,13 @@ fn parse_opts() -> R<Opts> {
             "--nginx-port" => o.nginx_port = u16::try_from(num(value()?)?).ctx("--nginx-port")?,
             "--only" => o.only = Some(value()?),
             "--work" => o.work = PathBuf::from(value()?),
+            "--sim-priority" => {
+                o.sim_realtime = match value()?.as_str() {
+                    "realtime" => true,
+                    "normal" => false,
+                    v => return Err(format!("--sim-priority {v}: expected realtime or normal")),
+                }
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -352,6 +363,22 @@ fn reaction_section(o: &Opts, table: &mut Vec<(String, String)>) -> R<()> {
     let server = reaction::FlipServer::start("127.50.0.1".parse().ctx("addr")?)?;
     let sock = dir.join("vpp-api.sock");
     let sim = start_sim(&sock)?;
+    // VPP's main thread, which reads the API socket, has a core of its own
+    // on a router. Here the simulator shares two CPUs with nginx serving
+    // the probe load and with maglevd, and at normal priority its own
+    // wake-up (up to a scheduler slice, 1.5-3 ms) dominated the p99.
+    let sim_priority = if o.sim_realtime {
+        match reaction::make_thread_realtime("vppsim") {
+            Ok(()) => "SCHED_FIFO 1 (VPP's main thread has a core of its own)",
+            Err(e) => {
+                println!("simulator thread stays at normal priority: {e}");
+                "normal (SCHED_FIFO refused)"
+            }
+        }
+    } else {
+        "normal"
+    };
+    println!("simulator thread priority: {sim_priority}; maglevd: normal");
     let plan = Plan {
         vips: o.vips,
         ases: o.ases,

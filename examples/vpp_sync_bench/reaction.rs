@@ -194,3 +194,28 @@ pub fn flip_once(sim: &SimHandle, server: &FlipServer, healthy: bool, weight: u8
             .map(|w| rec.at.saturating_duration_since(w)),
     })
 }
+
+/// Moves the thread of this process named `name` to SCHED_FIFO priority 1
+/// (needs CAP_SYS_NICE).
+pub fn make_thread_realtime(name: &str) -> R<()> {
+    let tasks = std::fs::read_dir("/proc/self/task").ctx("/proc/self/task")?;
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() != name {
+            continue;
+        }
+        let tid: nix::libc::pid_t = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse().ok())
+            .ok_or("bad task id")?;
+        let param = nix::libc::sched_param { sched_priority: 1 };
+        // SAFETY: plain syscall wrapper; `param` outlives the call.
+        let rc = unsafe { nix::libc::sched_setscheduler(tid, nix::libc::SCHED_FIFO, &param) };
+        if rc != 0 {
+            return Err(format!("sched_setscheduler: {}", std::io::Error::last_os_error()));
+        }
+        return Ok(());
+    }
+    Err(format!("no thread named {name}"))
+}

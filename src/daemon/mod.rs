@@ -210,13 +210,14 @@ impl Daemon {
         )?;
         let count =
             |f: fn(&reload::BackendPlan) -> bool| plan.values().filter(|r| f(&r.plan)).count();
-        let summary = format!(
-            "added={} removed={} restarted={} kept={}",
+        let (added, removed, restarted, kept) = (
             count(|p| matches!(p, reload::BackendPlan::Add)),
             count(|p| matches!(p, reload::BackendPlan::Remove)),
             count(|p| matches!(p, reload::BackendPlan::Restart(_))),
             count(|p| matches!(p, reload::BackendPlan::Keep)),
         );
+        drop(plan);
+        let summary = format!("added={added} removed={removed} restarted={restarted} kept={kept}");
         if trigger != "startup"
             && new.control.socket != self.config.control.socket
             && self.opts.control_socket.is_none()
@@ -245,9 +246,9 @@ impl Daemon {
             trigger = trigger,
             backends = self.config.backends.len(),
             frontends = self.config.frontends.len(),
-            added = count(|p| matches!(p, reload::BackendPlan::Add)),
-            removed = count(|p| matches!(p, reload::BackendPlan::Remove)),
-            restarted = count(|p| matches!(p, reload::BackendPlan::Restart(_))),
+            added = added,
+            removed = removed,
+            restarted = restarted,
         );
         Ok(summary)
     }

@@ -49,30 +49,32 @@ fn check_of<'a>(cfg: &'a Config, b: &Backend) -> Option<&'a HealthCheck> {
 }
 
 /// Compare two validated configs, backend by backend (sorted by name).
-pub fn plan(old: &Config, new: &Config) -> BTreeMap<String, BackendReload> {
-    let mut out = BTreeMap::new();
+/// The plan borrows the names from the configs: at startup it covers every
+/// backend, and owned copies of 10,000 names were most of the daemon's peak
+/// memory above its steady state.
+pub fn plan<'a>(old: &'a Config, new: &'a Config) -> BTreeMap<&'a str, BackendReload> {
+    let mut out = Vec::with_capacity(new.backends.len());
     let netns_changed = old.healthchecker.netns != new.healthchecker.netns;
-    for (name, ob) in &old.backends {
+    for name in old.backends.keys() {
         if !new.backends.contains_key(name) {
-            out.insert(
-                name.clone(),
+            out.push((
+                name.as_str(),
                 BackendReload {
                     plan: BackendPlan::Remove,
                     enabled_changed: None,
                 },
-            );
+            ));
         }
-        let _ = ob;
     }
     for (name, nb) in &new.backends {
         let Some(ob) = old.backends.get(name) else {
-            out.insert(
-                name.clone(),
+            out.push((
+                name.as_str(),
                 BackendReload {
                     plan: BackendPlan::Add,
                     enabled_changed: None,
                 },
-            );
+            ));
             continue;
         };
         let (oc, nc) = (check_of(old, ob), check_of(new, nb));
@@ -86,15 +88,17 @@ pub fn plan(old: &Config, new: &Config) -> BTreeMap<String, BackendReload> {
             BackendPlan::Keep
         };
         let enabled_changed = (ob.enabled != nb.enabled).then_some(nb.enabled);
-        out.insert(
-            name.clone(),
+        out.push((
+            name.as_str(),
             BackendReload {
                 plan,
                 enabled_changed,
             },
-        );
+        ));
     }
-    out
+    // Collected at the end: a map built from all entries at once has full
+    // nodes, one filled entry by entry is about half empty.
+    out.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -119,7 +123,11 @@ maglev:
 "#;
 
     fn plan_of(old: &str, new: &str) -> BTreeMap<String, BackendReload> {
-        plan(&parse_str(old).unwrap(), &parse_str(new).unwrap())
+        let (old, new) = (parse_str(old).unwrap(), parse_str(new).unwrap());
+        plan(&old, &new)
+            .into_iter()
+            .map(|(name, r)| (name.to_owned(), r))
+            .collect()
     }
 
     fn keep() -> BackendReload {
@@ -138,7 +146,9 @@ maglev:
 
     #[test]
     fn startup_adds_everything() {
-        let p = plan(&Config::empty(), &parse_str(BASE).unwrap());
+        let (old, new) = (Config::empty(), parse_str(BASE).unwrap());
+        let p = plan(&old, &new);
+        assert_eq!(p.len(), 5);
         assert!(p.values().all(|r| r.plan == BackendPlan::Add));
     }
 

@@ -28,7 +28,7 @@ impl Checker {
     pub fn apply_reload(
         &mut self,
         cfg: &Config,
-        plan: &BTreeMap<String, BackendReload>,
+        plan: &BTreeMap<&str, BackendReload>,
         registry: &Registry,
         timers: &mut TimerHeap<TimerKey>,
         now: Instant,
@@ -43,12 +43,10 @@ impl Checker {
         }
         let now_ms = unix_ms();
         let history = cfg.healthchecker.transition_history;
-        let starting: Vec<&String> = plan
-            .iter()
-            .filter(|(_, r)| matches!(r.plan, BackendPlan::Add | BackendPlan::Restart(_)))
-            .map(|(n, _)| n)
-            .collect();
-        let count = starting.len();
+        let count = plan
+            .values()
+            .filter(|r| matches!(r.plan, BackendPlan::Add | BackendPlan::Restart(_)))
+            .count();
         // Exact sizes: a slot is 320 bytes, and growth by doubling would
         // leave up to 40 % of a 10,000-backend table unused.
         let adding = plan
@@ -59,7 +57,7 @@ impl Checker {
             .reserve_exact(adding.saturating_sub(self.free.len()));
         timers.reserve_exact(count);
         let mut start_index = 0usize;
-        for (name, r) in plan {
+        for (&name, r) in plan {
             match &r.plan {
                 BackendPlan::Remove => {
                     let found = self
@@ -72,7 +70,7 @@ impl Checker {
                             self.cancel(&mut slot, i);
                             if let Ok(Some(t)) = slot.health.remove(now_ms) {
                                 out.push(BackendTransition {
-                                    backend: name.clone(),
+                                    backend: name.to_owned(),
                                     transition: t,
                                     detail: "removed from config".into(),
                                 });
@@ -96,7 +94,7 @@ impl Checker {
                         .unwrap_or((1, 1));
                     target_for(name, check.as_ref(), b)?;
                     let slot = BackendSlot {
-                        name: Rc::from(name.as_str()),
+                        name: Rc::from(name),
                         address: b.address,
                         check,
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
@@ -160,7 +158,7 @@ impl Checker {
                                 .unwrap_or((1, 1));
                             if let Ok(Some(t)) = slot.health.restart(rise, fall, now_ms) {
                                 out.push(BackendTransition {
-                                    backend: name.clone(),
+                                    backend: name.to_owned(),
                                     transition: t,
                                     detail: match &r.plan {
                                         BackendPlan::Restart(reason) => reason.as_str().into(),

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The whole `maglev:` document.
@@ -18,7 +19,10 @@ pub struct Config {
     pub control: ControlConfig,
     /// Keyed by name; `BTreeMap` so every listing is sorted by name.
     pub healthchecks: BTreeMap<String, HealthCheck>,
-    pub backends: BTreeMap<String, Backend>,
+    /// Names are shared (`Arc`) with the health checker's slots, and each
+    /// backend's `healthcheck` with the other backends using that check:
+    /// one copy of a name, not three, for each of 10,000 backends.
+    pub backends: BTreeMap<Arc<str>, Backend>,
     pub frontends: BTreeMap<String, Frontend>,
 }
 
@@ -132,7 +136,7 @@ pub struct HealthCheck {
 pub struct Backend {
     pub address: IpAddr,
     /// `None`: static backend (always passes).
-    pub healthcheck: Option<String>,
+    pub healthcheck: Option<Arc<str>>,
     pub enabled: bool,
 }
 

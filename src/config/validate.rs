@@ -45,9 +45,9 @@ pub fn validate(document: RawDocument) -> Result<Config, Vec<SemanticError>> {
     if vpp.api_socket.is_some() {
         frontends::require_src_addresses(&mut errors, given_src, &frontends, &backends);
     }
-    check_names(&mut errors, "healthchecks", healthchecks.keys());
-    check_names(&mut errors, "backends", backends.keys());
-    check_names(&mut errors, "frontends", frontends.keys());
+    check_names(&mut errors, "healthchecks", healthchecks.keys().map(String::as_str));
+    check_names(&mut errors, "backends", backends.keys().map(|n| &**n));
+    check_names(&mut errors, "frontends", frontends.keys().map(String::as_str));
     for (fname, f) in &frontends {
         for (i, p) in f.pools.iter().enumerate() {
             if !p.name.is_empty() && !name_ok(&p.name) {
@@ -83,7 +83,7 @@ fn name_rule(name: &str) -> String {
     format!("name {name:?} must be non-empty, without blanks, control characters, quotes or backslashes")
 }
 
-fn check_names<'a>(errors: &mut Errors, section: &str, names: impl Iterator<Item = &'a String>) {
+fn check_names<'a>(errors: &mut Errors, section: &str, names: impl Iterator<Item = &'a str>) {
     for n in names {
         if !name_ok(n) {
             errors.add(format!("{section}.{n}"), name_rule(n));

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::{Registry, Token};
@@ -41,8 +42,8 @@ enum InFlight {
 
 /// One backend's runtime.
 pub struct BackendSlot {
-    /// Shared with the name index.
-    pub name: Rc<str>,
+    /// The config's own copy of the name (shared, not cloned).
+    pub name: Arc<str>,
     /// The backend's address; its check is `check`, its `enabled` lives in
     /// `health` (the config's `Backend` is not copied: 10,000 slots).
     pub address: IpAddr,

@@ -34,7 +34,7 @@ pub fn vip(cfg: &Config, frontend: &str, checker: &Checker) -> Option<DesiredVip
         // every state change, between the probe result and the VPP call.
         let (address, epoch) = match checker.get(&m.backend) {
             Some(s) => (s.address, s.health.transitions()),
-            None => match cfg.backends.get(&m.backend) {
+            None => match cfg.backends.get(m.backend.as_str()) {
                 Some(b) => (b.address, 0),
                 None => continue,
             },

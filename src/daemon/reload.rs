@@ -45,7 +45,7 @@ pub struct BackendReload {
 }
 
 fn check_of<'a>(cfg: &'a Config, b: &Backend) -> Option<&'a HealthCheck> {
-    b.healthcheck.as_ref().and_then(|n| cfg.healthchecks.get(n))
+    b.healthcheck.as_ref().and_then(|n| cfg.healthchecks.get(&**n))
 }
 
 /// Compare two validated configs, backend by backend (sorted by name).
@@ -58,7 +58,7 @@ pub fn plan<'a>(old: &'a Config, new: &'a Config) -> BTreeMap<&'a str, BackendRe
     for name in old.backends.keys() {
         if !new.backends.contains_key(name) {
             out.push((
-                name.as_str(),
+                &**name,
                 BackendReload {
                     plan: BackendPlan::Remove,
                     enabled_changed: None,
@@ -69,7 +69,7 @@ pub fn plan<'a>(old: &'a Config, new: &'a Config) -> BTreeMap<&'a str, BackendRe
     for (name, nb) in &new.backends {
         let Some(ob) = old.backends.get(name) else {
             out.push((
-                name.as_str(),
+                &**name,
                 BackendReload {
                     plan: BackendPlan::Add,
                     enabled_changed: None,
@@ -89,7 +89,7 @@ pub fn plan<'a>(old: &'a Config, new: &'a Config) -> BTreeMap<&'a str, BackendRe
         };
         let enabled_changed = (ob.enabled != nb.enabled).then_some(nb.enabled);
         out.push((
-            name.as_str(),
+            &**name,
             BackendReload {
                 plan,
                 enabled_changed,

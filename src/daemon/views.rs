@@ -175,7 +175,7 @@ pub fn healthcheck(cfg: &Config, name: &str) -> Option<HealthCheckView> {
             .backends
             .iter()
             .filter(|(_, b)| b.healthcheck.as_deref() == Some(name))
-            .map(|(n, _)| n.clone())
+            .map(|(n, _)| n.to_string())
             .collect(),
     })
 }

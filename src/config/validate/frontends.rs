@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::{family_name, Errors, GivenSourceAddresses};
 use crate::config::model::{Backend, Frontend, HealthCheck, Pool, PoolMember, Protocol};
@@ -16,7 +17,11 @@ pub(super) fn backends(
     errors: &mut Errors,
     raw: NamedMap<RawBackend>,
     healthchecks: &BTreeMap<String, HealthCheck>,
-) -> BTreeMap<String, Backend> {
+) -> BTreeMap<Arc<str>, Backend> {
+    let check_names: BTreeMap<&str, Arc<str>> = healthchecks
+        .keys()
+        .map(|n| (n.as_str(), Arc::from(n.as_str())))
+        .collect();
     raw.0
         .into_iter()
         .map(|(name, backend)| {
@@ -30,10 +35,13 @@ pub(super) fn backends(
             }
             let validated = Backend {
                 address: backend.address.0,
-                healthcheck: backend.healthcheck,
+                healthcheck: backend.healthcheck.map(|c| match check_names.get(c.as_str()) {
+                    Some(shared) => Arc::clone(shared),
+                    None => Arc::from(c),
+                }),
                 enabled: backend.enabled.unwrap_or(true),
             };
-            (name, validated)
+            (Arc::from(name), validated)
         })
         .collect()
 }
@@ -41,7 +49,7 @@ pub(super) fn backends(
 pub(super) fn frontends(
     errors: &mut Errors,
     raw: NamedMap<RawFrontend>,
-    backends: &BTreeMap<String, Backend>,
+    backends: &BTreeMap<Arc<str>, Backend>,
 ) -> BTreeMap<String, Frontend> {
     let validated: BTreeMap<String, Frontend> = raw
         .0
@@ -60,7 +68,7 @@ fn frontend_entry(
     errors: &mut Errors,
     base: &str,
     raw: RawFrontend,
-    backends: &BTreeMap<String, Backend>,
+    backends: &BTreeMap<Arc<str>, Backend>,
 ) -> Frontend {
     let protocol = match raw.protocol {
         None | Some(RawProtocol::Any) => Protocol::Any,
@@ -136,7 +144,7 @@ fn pool_entry(
     pool_base: &str,
     index: usize,
     raw: RawPool,
-    backends: &BTreeMap<String, Backend>,
+    backends: &BTreeMap<Arc<str>, Backend>,
     first_pool_named: &mut BTreeMap<String, usize>,
     first_pool_of: &mut BTreeMap<String, usize>,
 ) -> Pool {
@@ -166,7 +174,7 @@ fn pool_entry(
         .into_iter()
         .map(|(backend, entry)| {
             let member_path = format!("{pool_base}.backends.{backend}");
-            if !backends.contains_key(&backend) {
+            if !backends.contains_key(backend.as_str()) {
                 errors.add(&member_path, format!("unknown backend `{backend}`"));
             }
             match first_pool_of.get(&backend) {
@@ -200,7 +208,7 @@ fn pool_entry(
 /// Names of the frontend's known backends, split by address family.
 fn backends_by_family<'a>(
     frontend: &'a Frontend,
-    backends: &BTreeMap<String, Backend>,
+    backends: &BTreeMap<Arc<str>, Backend>,
 ) -> (Vec<&'a str>, Vec<&'a str>) {
     frontend
         .backend_names()
@@ -221,7 +229,7 @@ fn backends_by_family<'a>(
 /// The single backend family of a frontend, if it has one.
 fn backend_family(
     frontend: &Frontend,
-    backends: &BTreeMap<String, Backend>,
+    backends: &BTreeMap<Arc<str>, Backend>,
 ) -> Option<&'static str> {
     match backends_by_family(frontend, backends) {
         (v4, v6) if !v4.is_empty() && v6.is_empty() => Some("IPv4"),
@@ -238,7 +246,7 @@ fn backend_family(
 fn shared_addresses(
     errors: &mut Errors,
     frontends: &BTreeMap<String, Frontend>,
-    backends: &BTreeMap<String, Backend>,
+    backends: &BTreeMap<Arc<str>, Backend>,
 ) {
     let listed: Vec<(&String, &Frontend)> = frontends.iter().collect();
     for (later_index, (later_name, later)) in listed.iter().enumerate() {
@@ -290,7 +298,7 @@ pub(super) fn require_src_addresses(
     errors: &mut Errors,
     given: GivenSourceAddresses,
     frontends: &BTreeMap<String, Frontend>,
-    backends: &BTreeMap<String, Backend>,
+    backends: &BTreeMap<Arc<str>, Backend>,
 ) {
     let first_user = |want_ipv4: bool| {
         frontends.iter().find_map(|(frontend_name, frontend)| {

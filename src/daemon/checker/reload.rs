@@ -3,7 +3,7 @@
 //! ones go back to `unknown`; kept ones keep their state and schedule.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
@@ -80,13 +80,13 @@ impl Checker {
                     }
                 }
                 BackendPlan::Add => {
-                    let Some(b) = cfg.backends.get(name) else {
+                    let Some((shared_name, b)) = cfg.backends.get_key_value(name) else {
                         continue;
                     };
                     let check = b
                         .healthcheck
                         .as_ref()
-                        .and_then(|c| self.checks.get(c))
+                        .and_then(|c| self.checks.get(&**c))
                         .cloned();
                     let (rise, fall) = check
                         .as_ref()
@@ -94,7 +94,7 @@ impl Checker {
                         .unwrap_or((1, 1));
                     target_for(name, check.as_ref(), b)?;
                     let slot = BackendSlot {
-                        name: Rc::from(name),
+                        name: Arc::clone(shared_name),
                         address: b.address,
                         check,
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
@@ -129,18 +129,20 @@ impl Checker {
                     let Some(i) = self.slot_index(name) else {
                         continue;
                     };
-                    let Some(b) = cfg.backends.get(name) else {
+                    let Some((shared_name, b)) = cfg.backends.get_key_value(name) else {
                         continue;
                     };
                     let check = b
                         .healthcheck
                         .as_ref()
-                        .and_then(|c| self.checks.get(c))
+                        .and_then(|c| self.checks.get(&**c))
                         .cloned();
                     target_for(name, check.as_ref(), b)?;
                     let restart = matches!(r.plan, BackendPlan::Restart(_));
                     let mut cancel_needed = false;
                     if let Some(Some(slot)) = self.slots.get_mut(i) {
+                        // The new config's copy: the old one goes with it.
+                        slot.name = Arc::clone(shared_name);
                         slot.address = b.address;
                         slot.check = check;
                         slot.health.set_history_cap(history);

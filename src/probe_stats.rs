@@ -1,6 +1,6 @@
 //! Per-backend probe counters and a Prometheus-style duration histogram,
-//! kept compact (fixed arrays, no maps) because 10,000 backends each carry
-//! one.
+//! kept compact (fixed arrays, no maps, 80 bytes) because 10,000 backends
+//! each carry one.
 
 use std::time::Duration;
 
@@ -21,22 +21,23 @@ const BUCKETS_US: [u64; 12] = [
 /// Cumulative-on-read histogram of probe durations.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DurationHistogram {
-    /// Non-cumulative counts per bucket; observations above the last bound
-    /// only appear in `count`.
-    buckets: [u32; 12],
-    count: u64,
     sum_us: u64,
+    /// Non-cumulative counts per bucket.
+    buckets: [u32; 12],
+    /// Observations above the last bound (in `count`, in no bucket).
+    above: u32,
 }
 
 impl DurationHistogram {
     pub fn record(&mut self, d: Duration) {
         let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        if let Some(i) = BUCKETS_US.iter().position(|&b| us <= b) {
-            if let Some(b) = self.buckets.get_mut(i) {
-                *b = b.saturating_add(1);
-            }
+        let counter = match BUCKETS_US.iter().position(|&b| us <= b) {
+            Some(i) => self.buckets.get_mut(i),
+            None => Some(&mut self.above),
+        };
+        if let Some(n) = counter {
+            *n = n.saturating_add(1);
         }
-        self.count += 1;
         self.sum_us = self.sum_us.saturating_add(us);
     }
 
@@ -52,7 +53,7 @@ impl DurationHistogram {
     }
 
     pub fn count(&self) -> u64 {
-        self.count
+        self.buckets.iter().map(|&n| u64::from(n)).sum::<u64>() + u64::from(self.above)
     }
 
     pub fn sum_seconds(&self) -> f64 {
@@ -60,36 +61,69 @@ impl DurationHistogram {
     }
 }
 
-/// Probe totals of one backend by result code.
+/// Probe totals of one backend by result code. Most backends only ever see
+/// one code (L7OK, L4OK, or the one they fail with): that one is counted
+/// inline, and a full table is allocated when a second code shows up.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ProbeStats {
+    pub durations: DurationHistogram,
+    /// Index into [`Code::PROBE_CODES`] of the inline count; `first_count`
+    /// is 0 while nothing was counted.
+    first_code: u8,
     /// u32 (saturating) keeps the per-backend struct small: at one probe a
     /// second a counter lasts 136 years.
-    by_code: [u32; Code::PROBE_CODES.len()],
-    pub durations: DurationHistogram,
+    first_count: u32,
+    /// Every code's count once a second code was seen (the inline count is
+    /// then moved here).
+    #[allow(clippy::box_collection)]
+    all: Option<Box<[u32; Code::PROBE_CODES.len()]>>,
 }
 
 impl ProbeStats {
     pub fn record(&mut self, code: Code, duration: Duration) {
-        if let Some(i) = Code::PROBE_CODES.iter().position(|&c| c == code) {
-            if let Some(n) = self.by_code.get_mut(i) {
-                *n = n.saturating_add(1);
-            }
-        }
         self.durations.record(duration);
+        let Some(i) = Code::PROBE_CODES.iter().position(|&c| c == code) else {
+            return;
+        };
+        if self.all.is_none() {
+            if self.first_count == 0 || usize::from(self.first_code) == i {
+                // PROBE_CODES has 14 entries: the index fits a u8.
+                self.first_code = i as u8;
+                self.first_count = self.first_count.saturating_add(1);
+                return;
+            }
+            let mut all = Box::new([0u32; Code::PROBE_CODES.len()]);
+            if let Some(n) = all.get_mut(usize::from(self.first_code)) {
+                *n = std::mem::take(&mut self.first_count);
+            }
+            self.all = Some(all);
+        }
+        if let Some(n) = self.all.as_mut().and_then(|all| all.get_mut(i)) {
+            *n = n.saturating_add(1);
+        }
     }
 
-    /// (code, count) for every code seen at least once.
+    /// (code, count) for every code seen at least once, in
+    /// [`Code::PROBE_CODES`] order.
     pub fn by_code(&self) -> impl Iterator<Item = (Code, u64)> + '_ {
-        Code::PROBE_CODES
-            .iter()
-            .zip(self.by_code.iter())
-            .filter(|(_, &n)| n > 0)
-            .map(|(&c, &n)| (c, u64::from(n)))
+        let inline = match self.all {
+            None if self.first_count > 0 => Code::PROBE_CODES
+                .get(usize::from(self.first_code))
+                .map(|&c| (c, u64::from(self.first_count))),
+            _ => None,
+        };
+        let table = self.all.iter().flat_map(|all| {
+            Code::PROBE_CODES
+                .iter()
+                .zip(all.iter())
+                .filter(|(_, &n)| n > 0)
+                .map(|(&c, &n)| (c, u64::from(n)))
+        });
+        inline.into_iter().chain(table)
     }
 
     pub fn total(&self) -> u64 {
-        self.by_code.iter().map(|&n| u64::from(n)).sum()
+        self.by_code().map(|(_, n)| n).sum()
     }
 }
 
@@ -123,5 +157,38 @@ mod tests {
         assert_eq!(got, vec![(Code::L4Con, 1), (Code::L7Ok, 2)]);
         assert_eq!(s.total(), 3);
         assert_eq!(s.durations.count(), 4);
+    }
+
+    #[test]
+    fn one_code_is_counted_inline_then_a_table_takes_over() {
+        let mut s = ProbeStats::default();
+        assert_eq!(s.by_code().count(), 0);
+        assert_eq!(s.total(), 0);
+        for _ in 0..3 {
+            s.record(Code::L4Ok, Duration::from_micros(10));
+        }
+        assert!(s.all.is_none(), "a single code needs no table");
+        assert_eq!(s.by_code().collect::<Vec<_>>(), vec![(Code::L4Ok, 3)]);
+        s.record(Code::L3Ok, Duration::from_micros(10));
+        s.record(Code::L4Ok, Duration::from_micros(10));
+        s.record(Code::Static, Duration::from_micros(10));
+        assert_eq!(
+            s.by_code().collect::<Vec<_>>(),
+            vec![(Code::L3Ok, 1), (Code::L4Ok, 4), (Code::Static, 1)]
+        );
+        assert_eq!(s.total(), 6);
+        // The first code in the table, not only inline.
+        let mut t = ProbeStats::default();
+        t.record(Code::L3Ok, Duration::ZERO);
+        t.record(Code::L7Sts, Duration::ZERO);
+        assert_eq!(
+            t.by_code().collect::<Vec<_>>(),
+            vec![(Code::L3Ok, 1), (Code::L7Sts, 1)]
+        );
+    }
+
+    #[test]
+    fn stats_stay_small() {
+        assert!(std::mem::size_of::<ProbeStats>() <= 80);
     }
 }

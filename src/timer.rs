@@ -11,9 +11,13 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
+/// 24 bytes with the daemon's 12-byte keys (a heap holds one per backend).
 struct Entry<K> {
-    at: Instant,
-    seq: u64,
+    /// Nanoseconds after the heap's `base`.
+    at: u64,
+    /// Insertion order among equal deadlines, compared with wrap-around
+    /// (entries 2^31 schedules apart never share a deadline).
+    seq: u32,
     key: K,
 }
 
@@ -35,14 +39,17 @@ impl<K> Ord for Entry<K> {
         other
             .at
             .cmp(&self.at)
-            .then_with(|| other.seq.cmp(&self.seq))
+            .then_with(|| (other.seq.wrapping_sub(self.seq) as i32).cmp(&0))
     }
 }
 
 /// Deadlines with keys of type `K`.
 pub struct TimerHeap<K> {
     heap: BinaryHeap<Entry<K>>,
-    seq: u64,
+    seq: u32,
+    /// Deadlines are stored as offsets from here: a day before the heap was
+    /// made, so that callers' `Instant`s taken just before it still fit.
+    base: Instant,
 }
 
 impl<K> Default for TimerHeap<K> {
@@ -53,9 +60,11 @@ impl<K> Default for TimerHeap<K> {
 
 impl<K> TimerHeap<K> {
     pub fn new() -> Self {
+        let now = Instant::now();
         TimerHeap {
             heap: BinaryHeap::new(),
             seq: 0,
+            base: now.checked_sub(Duration::from_secs(86_400)).unwrap_or(now),
         }
     }
 
@@ -66,9 +75,19 @@ impl<K> TimerHeap<K> {
         self.heap.reserve_exact(additional);
     }
 
+    fn offset(&self, at: Instant) -> u64 {
+        // 2^64 ns is 584 years: saturation is theoretical.
+        u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn instant(&self, offset: u64) -> Instant {
+        self.base + Duration::from_nanos(offset)
+    }
+
     /// Schedule `key` to fire at `at`.
     pub fn schedule(&mut self, at: Instant, key: K) {
         self.seq = self.seq.wrapping_add(1);
+        let at = self.offset(at);
         self.heap.push(Entry {
             at,
             seq: self.seq,
@@ -78,7 +97,7 @@ impl<K> TimerHeap<K> {
 
     /// The earliest deadline, stale entries included.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.heap.peek().map(|e| e.at)
+        self.heap.peek().map(|e| self.instant(e.at))
     }
 
     /// How long the loop may sleep: until the next deadline, at most `cap`.
@@ -92,10 +111,7 @@ impl<K> TimerHeap<K> {
     /// Pop one entry whose deadline is at or before `now`, with the deadline
     /// it was scheduled for (so the caller can measure lateness).
     pub fn pop_due(&mut self, now: Instant) -> Option<(Instant, K)> {
-        if self.heap.peek()?.at > now {
-            return None;
-        }
-        self.heap.pop().map(|e| (e.at, e.key))
+        self.pop_due_within(now, |_| Duration::ZERO)
     }
 
     /// Like [`TimerHeap::pop_due`], but the earliest entry may also fire up
@@ -107,10 +123,15 @@ impl<K> TimerHeap<K> {
         slack: impl Fn(&K) -> Duration,
     ) -> Option<(Instant, K)> {
         let e = self.heap.peek()?;
-        if e.at > now && e.at > now + slack(&e.key) {
-            return None;
+        let now = self.offset(now);
+        if e.at > now {
+            let slack = u64::try_from(slack(&e.key).as_nanos()).unwrap_or(u64::MAX);
+            if e.at > now.saturating_add(slack) {
+                return None;
+            }
         }
-        self.heap.pop().map(|e| (e.at, e.key))
+        let e = self.heap.pop()?;
+        Some((self.instant(e.at), e.key))
     }
 
     /// Entries held, stale ones included.
@@ -295,6 +316,27 @@ mod tests {
                 .map(|e| e.1 .1),
             Some(3)
         );
+    }
+
+    #[test]
+    fn deadlines_come_back_exact_and_order_survives_sequence_wrap() {
+        let before = Instant::now();
+        let mut h = TimerHeap::new();
+        // Taken before the heap existed, and far ahead: both exact.
+        let far = before + Duration::from_secs(30 * 86_400) + Duration::from_nanos(7);
+        h.schedule(far, 2);
+        h.schedule(before, 1);
+        assert_eq!(h.next_deadline(), Some(before));
+        assert_eq!(h.pop_due(before), Some((before, 1)));
+        assert_eq!(h.pop_due(far), Some((far, 2)));
+        // Equal deadlines keep insertion order across the u32 wrap.
+        h.seq = u32::MAX - 1;
+        for k in 10..14 {
+            h.schedule(before, k);
+        }
+        let got: Vec<i32> = std::iter::from_fn(|| h.pop_due(before).map(|e| e.1)).collect();
+        assert_eq!(got, vec![10, 11, 12, 13]);
+        assert_eq!(std::mem::size_of::<Entry<[u32; 3]>>(), 24);
     }
 
     #[test]

@@ -433,6 +433,9 @@ impl ControlServer {
 }
 
 /// Read what is available. Returns true when the client must be dropped.
+// Not inlined: its read buffer stays in this frame instead of adding to
+// the event loop's, whose stack every daemon keeps resident.
+#[inline(never)]
 fn read_client(c: &mut Client, id: u64, now: Instant, lines: &mut Vec<ControlLine>) -> bool {
     let mut buf = [0u8; 4096];
     let mut budget = READ_BUDGET;

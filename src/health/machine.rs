@@ -91,14 +91,22 @@ pub struct BackendHealth {
     counter: u32,
     rise: u32,
     fall: u32,
+    /// At most this many entries in `history` (u32 and the u32 counter
+    /// below keep the struct at 56 bytes: 10,000 backends carry one).
+    history_cap: u32,
+    /// State changes so far, wrapping: the VPP sync flushes an AS at most
+    /// once per value (the "flush epoch"); only a change of value matters.
+    transitions: u32,
     /// Newest first, at most `history_cap` entries.
     history: History,
-    history_cap: usize,
     /// Wall-clock time of the last state change (or of creation).
     since_unix_ms: u64,
-    /// State changes so far: the VPP sync flushes an AS at most once per
-    /// value (the "flush epoch").
-    transitions: u64,
+}
+
+/// `usize` caps from the config, stored as u32 (a cap beyond 4 billion
+/// transitions is the same as unbounded).
+fn cap_u32(cap: usize) -> u32 {
+    u32::try_from(cap.max(1)).unwrap_or(u32::MAX)
 }
 
 impl BackendHealth {
@@ -121,7 +129,7 @@ impl BackendHealth {
             rise,
             fall: fall.max(1),
             history: History::default(),
-            history_cap: history_cap.max(1),
+            history_cap: cap_u32(history_cap),
             since_unix_ms: now_ms,
             transitions: 0,
         }
@@ -129,7 +137,7 @@ impl BackendHealth {
 
     /// Number of state changes since creation; changes with every transition.
     pub fn transitions(&self) -> u64 {
-        self.transitions
+        u64::from(self.transitions)
     }
 
     pub fn state(&self) -> State {
@@ -173,14 +181,14 @@ impl BackendHealth {
     }
 
     pub fn history_cap(&self) -> usize {
-        self.history_cap
+        self.history_cap as usize
     }
 
     /// Applies a reloaded `transition-history`; drops the oldest entries if it
     /// shrank. Clamped to at least 1.
     pub fn set_history_cap(&mut self, cap: usize) {
-        self.history_cap = cap.max(1);
-        self.history.truncate(self.history_cap);
+        self.history_cap = cap_u32(cap);
+        self.history.truncate(self.history_cap as usize);
     }
 
     /// Applies one probe result. Results arriving while the backend is not
@@ -313,8 +321,8 @@ impl BackendHealth {
         };
         self.state = to;
         self.since_unix_ms = now_ms;
-        self.transitions += 1;
-        self.history.push(transition.clone(), self.history_cap);
+        self.transitions = self.transitions.wrapping_add(1);
+        self.history.push(transition.clone(), self.history_cap as usize);
         Some(transition)
     }
 }

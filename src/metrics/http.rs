@@ -463,6 +463,9 @@ enum Fill {
 
 /// Read one chunk of request head. The caller re-parses after each chunk,
 /// so the buffer never grows far beyond [`MAX_HEAD`].
+// Not inlined: its read buffer stays in this frame instead of adding to
+// the event loop's, whose stack every daemon keeps resident.
+#[inline(never)]
 fn fill(c: &mut Client) -> Fill {
     let mut buf = [0u8; 4096];
     loop {

@@ -275,6 +275,9 @@ impl HttpExchange {
 }
 
 /// Drive a plain-HTTP exchange after a readiness event on a connected socket.
+// Not inlined: its read buffer stays in this frame instead of adding to
+// the event loop's, whose stack every daemon keeps resident.
+#[inline(never)]
 pub(crate) fn drive_plain(
     stream: &mut TcpStream,
     http: &mut HttpExchange,

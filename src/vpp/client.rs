@@ -92,6 +92,10 @@ impl Connection {
     }
 
     /// Handle readiness: read everything, write what is pending.
+    // Not inlined: its 64 KiB read buffer belongs in this frame only, not
+    // in the loop's, where it made every daemon (VPP or not) keep 64 KiB
+    // more stack resident.
+    #[inline(never)]
     pub fn on_ready(
         &mut self,
         registry: &Registry,

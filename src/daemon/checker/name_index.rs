@@ -35,6 +35,11 @@ pub struct NameIndex {
 }
 
 impl NameIndex {
+    /// Room for `additional` more names, without the doubling slack.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        self.entries.reserve_exact(additional);
+    }
+
     /// Where `name` is (`Ok`) or would go (`Err`); `name_of` gives a slot's
     /// full name for the rare tie on the inline bytes.
     pub fn position<'a>(

@@ -47,7 +47,7 @@ impl Checker {
             .values()
             .filter(|r| matches!(r.plan, BackendPlan::Add | BackendPlan::Restart(_)))
             .count();
-        // Exact sizes: a slot is 320 bytes, and growth by doubling would
+        // Exact sizes: a slot is 272 bytes, and growth by doubling would
         // leave up to 40 % of a 10,000-backend table unused.
         let adding = plan
             .values()
@@ -55,6 +55,7 @@ impl Checker {
             .count();
         self.slots
             .reserve_exact(adding.saturating_sub(self.free.len()));
+        self.by_name.reserve_exact(adding);
         timers.reserve_exact(count);
         let mut start_index = 0usize;
         for (&name, r) in plan {

@@ -213,7 +213,10 @@ pub fn make_thread_realtime(name: &str) -> R<()> {
         // SAFETY: plain syscall wrapper; `param` outlives the call.
         let rc = unsafe { nix::libc::sched_setscheduler(tid, nix::libc::SCHED_FIFO, &param) };
         if rc != 0 {
-            return Err(format!("sched_setscheduler: {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "sched_setscheduler: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         return Ok(());
     }

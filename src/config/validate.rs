@@ -45,9 +45,17 @@ pub fn validate(document: RawDocument) -> Result<Config, Vec<SemanticError>> {
     if vpp.api_socket.is_some() {
         frontends::require_src_addresses(&mut errors, given_src, &frontends, &backends);
     }
-    check_names(&mut errors, "healthchecks", healthchecks.keys().map(String::as_str));
+    check_names(
+        &mut errors,
+        "healthchecks",
+        healthchecks.keys().map(String::as_str),
+    );
     check_names(&mut errors, "backends", backends.keys().map(|n| &**n));
-    check_names(&mut errors, "frontends", frontends.keys().map(String::as_str));
+    check_names(
+        &mut errors,
+        "frontends",
+        frontends.keys().map(String::as_str),
+    );
     for (fname, f) in &frontends {
         for (i, p) in f.pools.iter().enumerate() {
             if !p.name.is_empty() && !name_ok(&p.name) {

@@ -45,7 +45,9 @@ pub struct BackendReload {
 }
 
 fn check_of<'a>(cfg: &'a Config, b: &Backend) -> Option<&'a HealthCheck> {
-    b.healthcheck.as_ref().and_then(|n| cfg.healthchecks.get(&**n))
+    b.healthcheck
+        .as_ref()
+        .and_then(|n| cfg.healthchecks.get(&**n))
 }
 
 /// Compare two validated configs, backend by backend (sorted by name).

@@ -322,7 +322,8 @@ impl BackendHealth {
         self.state = to;
         self.since_unix_ms = now_ms;
         self.transitions = self.transitions.wrapping_add(1);
-        self.history.push(transition.clone(), self.history_cap as usize);
+        self.history
+            .push(transition.clone(), self.history_cap as usize);
         Some(transition)
     }
 }

@@ -35,10 +35,12 @@ pub(super) fn backends(
             }
             let validated = Backend {
                 address: backend.address.0,
-                healthcheck: backend.healthcheck.map(|c| match check_names.get(c.as_str()) {
-                    Some(shared) => Arc::clone(shared),
-                    None => Arc::from(c),
-                }),
+                healthcheck: backend
+                    .healthcheck
+                    .map(|c| match check_names.get(c.as_str()) {
+                        Some(shared) => Arc::clone(shared),
+                        None => Arc::from(c),
+                    }),
                 enabled: backend.enabled.unwrap_or(true),
             };
             (Arc::from(name), validated)

@@ -47,7 +47,7 @@ impl Checker {
             .values()
             .filter(|r| matches!(r.plan, BackendPlan::Add | BackendPlan::Restart(_)))
             .count();
-        // Exact sizes: a slot is 272 bytes, and growth by doubling would
+        // Exact sizes: a slot is 256 bytes, and growth by doubling would
         // leave up to 40 % of a 10,000-backend table unused.
         let adding = plan
             .values()
@@ -101,7 +101,8 @@ impl Checker {
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
                         gen: 0,
                         started_early_us: 0,
-                        inflight: None,
+                        probe: None,
+                        icmp_pending: false,
                         last: None,
                         stats: ProbeStats::default(),
                         transition_counts: Default::default(),

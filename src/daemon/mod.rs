@@ -54,7 +54,7 @@ const EARLY_STARTS_PER_WAKEUP: u32 = 32;
 /// Timers (mostly probe starts, ~20 µs each) worked through in one loop
 /// pass before the loop looks at its sockets again. More are due or may
 /// start early: the next pass polls without sleeping and goes on.
-const TIMERS_PER_PASS: u32 = 8;
+const TIMERS_PER_PASS: u32 = 4;
 /// The loop never sleeps longer than this (a safety net, not a tick).
 const MAX_POLL_WAIT: Duration = Duration::from_secs(60);
 

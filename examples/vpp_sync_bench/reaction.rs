@@ -196,8 +196,21 @@ pub fn flip_once(sim: &SimHandle, server: &FlipServer, healthy: bool, weight: u8
 }
 
 /// Moves the thread of this process named `name` to SCHED_FIFO priority 1
-/// (needs CAP_SYS_NICE).
+/// (needs CAP_SYS_NICE). A thread names itself once it runs, so a thread
+/// just spawned may take a moment to show up under its name.
 pub fn make_thread_realtime(name: &str) -> R<()> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        match set_fifo(name) {
+            Err(e) if e.starts_with("no thread") && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn set_fifo(name: &str) -> R<()> {
     let tasks = std::fs::read_dir("/proc/self/task").ctx("/proc/self/task")?;
     for task in tasks.flatten() {
         let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();

@@ -241,7 +241,7 @@ class Maglevd:
 
     def __init__(self, tmp, binary, n, mode):
         self.dir = os.path.join(tmp, f"maglevd-{mode}-{n}")
-        os.makedirs(self.dir)
+        os.makedirs(self.dir, exist_ok=True)
         self.binary = binary
         self.sock = os.path.join(self.dir, "ctl.sock")
         self.logfile = os.path.join(self.dir, "maglevd.log")
@@ -359,7 +359,7 @@ class Haproxy:
 
     def __init__(self, tmp, n, mode, hard_nofile):
         self.dir = os.path.join(tmp, f"haproxy-{mode}-{n}")
-        os.makedirs(self.dir)
+        os.makedirs(self.dir, exist_ok=True)
         self.sock = os.path.join(self.dir, "stats.sock")
         self.n = n
         self.conf = os.path.join(self.dir, "haproxy.cfg")

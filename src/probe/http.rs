@@ -154,17 +154,16 @@ impl HttpRequestSpec {
 
     /// The exact bytes written to a backend at `addr`.
     pub fn request_for(&self, addr: SocketAddr) -> Vec<u8> {
-        let default_host;
-        let host = match &self.host {
-            Some(h) => h.as_ref(),
-            None => {
-                default_host = self::default_host(addr, self.default_port);
-                default_host.as_str()
-            }
-        };
-        let mut out = Vec::with_capacity(self.head.len() + host.len() + self.tail.len());
+        // "[" v6 "]:" port: at most 48 bytes of default Host.
+        let mut out = Vec::with_capacity(self.head.len() + 48 + self.tail.len());
         out.extend_from_slice(self.head.as_bytes());
-        out.extend_from_slice(host.as_bytes());
+        match &self.host {
+            Some(h) => out.extend_from_slice(h.as_bytes()),
+            // Written in place: a String per probe otherwise.
+            None => {
+                let _ = write_default_host(&mut out, addr, self.default_port);
+            }
+        }
         out.extend_from_slice(self.tail.as_bytes());
         out
     }
@@ -177,16 +176,19 @@ impl HttpRequestSpec {
 }
 
 /// The backend address as a `Host` value: `[v6]` bracketed, port if not default.
-fn default_host(addr: SocketAddr, default_port: u16) -> String {
-    let ip = match addr {
-        SocketAddr::V4(a) => a.ip().to_string(),
-        SocketAddr::V6(a) => format!("[{}]", a.ip()),
-    };
-    if addr.port() == default_port {
-        ip
-    } else {
-        format!("{ip}:{}", addr.port())
+fn write_default_host(
+    out: &mut impl std::io::Write,
+    addr: SocketAddr,
+    default_port: u16,
+) -> std::io::Result<()> {
+    match addr {
+        SocketAddr::V4(a) => write!(out, "{}", a.ip())?,
+        SocketAddr::V6(a) => write!(out, "[{}]", a.ip())?,
     }
+    if addr.port() != default_port {
+        write!(out, ":{}", addr.port())?;
+    }
+    Ok(())
 }
 
 fn check_field(field: &'static str, value: &str) -> Result<(), HttpSpecError> {
@@ -293,7 +295,9 @@ pub(crate) fn drive_plain(
     if !(event.is_readable() || event.is_read_closed()) {
         return None;
     }
-    let mut buf = [0u8; 16 * 1024];
+    // Health answers are small; a bigger one takes a few more reads (and
+    // a bigger buffer would be zeroed on every probe).
+    let mut buf = [0u8; 4 * 1024];
     loop {
         match read_some(stream, &mut buf) {
             Ok(Some(0)) => return Some(http.on_eof()),

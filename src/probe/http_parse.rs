@@ -92,6 +92,12 @@ pub struct ResponseParser {
     body_capped: bool,
 }
 
+/// A complete line without its `\n` or `\r\n`.
+fn strip_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
 impl ResponseParser {
     /// `max_body`: decoded body bytes kept; reaching it completes the response.
     pub fn new(max_body: usize) -> Self {
@@ -231,18 +237,25 @@ impl ResponseParser {
                 _ => ParseError::HeadTooLarge,
             });
         }
-        self.line
-            .extend_from_slice(input.get(..taken).unwrap_or_default());
-        if complete {
-            if matches!(self.phase, Phase::StatusLine | Phase::Headers) {
-                self.head_len += self.line.len();
-            }
+        let piece = input.get(..taken).unwrap_or_default();
+        if !complete {
+            self.line.extend_from_slice(piece);
+            return Ok(taken);
+        }
+        if matches!(self.phase, Phase::StatusLine | Phase::Headers) {
+            self.head_len += self.line.len() + taken;
+        }
+        if self.line.is_empty() {
+            // The whole line came in this read (the usual case): parse it
+            // where it is, no copy and no allocation per line.
+            self.on_line(strip_eol(piece))?;
+        } else {
+            self.line.extend_from_slice(piece);
             let mut line = std::mem::take(&mut self.line);
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-            self.on_line(&line)?;
+            let result = self.on_line(strip_eol(&line));
+            line.clear();
+            self.line = line;
+            result?;
         }
         Ok(taken)
     }

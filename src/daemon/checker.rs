@@ -614,6 +614,7 @@ fn start_slack(slot: &BackendSlot) -> Duration {
 fn icmp_key(i: usize, gen: u32) -> u64 {
     ((i as u64) << 32) | u64::from(gen)
 }
+
 #[cfg(test)]
 mod size_tests {
     /// 10,000 of these are most of the daemon's memory.

@@ -208,16 +208,14 @@ impl Daemon {
             now,
             &mut transitions,
         )?;
-        let count =
-            |f: fn(&reload::BackendPlan) -> bool| plan.values().filter(|r| f(&r.plan)).count();
-        let (added, removed, restarted, kept) = (
-            count(|p| matches!(p, reload::BackendPlan::Add)),
-            count(|p| matches!(p, reload::BackendPlan::Remove)),
-            count(|p| matches!(p, reload::BackendPlan::Restart(_))),
-            count(|p| matches!(p, reload::BackendPlan::Keep)),
-        );
+        let counts = reload::PlanCounts::of(&plan);
+        // The plan borrows the new config's names; it goes before the config
+        // moves in.
         drop(plan);
-        let summary = format!("added={added} removed={removed} restarted={restarted} kept={kept}");
+        let summary = format!(
+            "added={} removed={} restarted={} kept={}",
+            counts.added, counts.removed, counts.restarted, counts.kept
+        );
         if trigger != "startup"
             && new.control.socket != self.config.control.socket
             && self.opts.control_socket.is_none()
@@ -246,9 +244,9 @@ impl Daemon {
             trigger = trigger,
             backends = self.config.backends.len(),
             frontends = self.config.frontends.len(),
-            added = added,
-            removed = removed,
-            restarted = restarted,
+            added = counts.added,
+            removed = counts.removed,
+            restarted = counts.restarted,
         );
         Ok(summary)
     }

@@ -36,6 +36,35 @@ impl RestartReason {
     }
 }
 
+/// How many backends each kind of plan covers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanCounts {
+    pub added: usize,
+    pub removed: usize,
+    pub restarted: usize,
+    pub kept: usize,
+}
+
+impl PlanCounts {
+    pub fn of(plan: &BTreeMap<&str, BackendReload>) -> PlanCounts {
+        let mut c = PlanCounts::default();
+        for r in plan.values() {
+            match r.plan {
+                BackendPlan::Add => c.added += 1,
+                BackendPlan::Remove => c.removed += 1,
+                BackendPlan::Restart(_) => c.restarted += 1,
+                BackendPlan::Keep => c.kept += 1,
+            }
+        }
+        c
+    }
+
+    /// Backends whose probing starts afresh (their first probes are spread).
+    pub fn starting(&self) -> usize {
+        self.added + self.restarted
+    }
+}
+
 /// Per backend: the plan, and whether the YAML `enabled` flag itself flipped
 /// (`Some(new value)`), which is applied as an operator enable/disable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +211,25 @@ maglev:
         assert_eq!(r("e").plan, BackendPlan::Keep);
         assert_eq!(r("e").enabled_changed, Some(false));
         assert_eq!(r("f").plan, BackendPlan::Add);
+    }
+
+    #[test]
+    fn counts_cover_every_kind() {
+        let new = BASE
+            .replace("c: { address: 192.0.2.3", "c: { address: 192.0.2.33")
+            .replace("    d: { address: 192.0.2.4 }\n", "    f: { address: 192.0.2.6 }\n");
+        let (old, new) = (parse_str(BASE).unwrap(), parse_str(&new).unwrap());
+        let counts = PlanCounts::of(&plan(&old, &new));
+        assert_eq!(
+            counts,
+            PlanCounts {
+                added: 1,
+                removed: 1,
+                restarted: 1,
+                kept: 3,
+            }
+        );
+        assert_eq!(counts.starting(), 2);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::probe::SocketFactory;
 use crate::probe_stats::ProbeStats;
 use crate::timer::TimerHeap;
 
-use super::super::reload::{BackendPlan, BackendReload};
+use super::super::reload::{BackendPlan, BackendReload, PlanCounts};
 use super::super::tokens::TimerKey;
 use super::{
     build_checks, target_for, unix_ms, BackendSlot, BackendTransition, CheckBuildError, Checker,
@@ -43,19 +43,13 @@ impl Checker {
         }
         let now_ms = unix_ms();
         let history = cfg.healthchecker.transition_history;
-        let count = plan
-            .values()
-            .filter(|r| matches!(r.plan, BackendPlan::Add | BackendPlan::Restart(_)))
-            .count();
+        let counts = PlanCounts::of(plan);
+        let count = counts.starting();
         // Exact sizes: a slot is 256 bytes, and growth by doubling would
         // leave up to 40 % of a 10,000-backend table unused.
-        let adding = plan
-            .values()
-            .filter(|r| matches!(r.plan, BackendPlan::Add))
-            .count();
         self.slots
-            .reserve_exact(adding.saturating_sub(self.free.len()));
-        self.by_name.reserve_exact(adding);
+            .reserve_exact(counts.added.saturating_sub(self.free.len()));
+        self.by_name.reserve_exact(counts.added);
         timers.reserve_exact(count);
         let mut start_index = 0usize;
         for (&name, r) in plan {

@@ -217,7 +217,10 @@ maglev:
     fn counts_cover_every_kind() {
         let new = BASE
             .replace("c: { address: 192.0.2.3", "c: { address: 192.0.2.33")
-            .replace("    d: { address: 192.0.2.4 }\n", "    f: { address: 192.0.2.6 }\n");
+            .replace(
+                "    d: { address: 192.0.2.4 }\n",
+                "    f: { address: 192.0.2.6 }\n",
+            );
         let (old, new) = (parse_str(BASE).unwrap(), parse_str(&new).unwrap());
         let counts = PlanCounts::of(&plan(&old, &new));
         assert_eq!(

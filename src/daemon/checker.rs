@@ -19,7 +19,7 @@ use mio::{Registry, Token};
 use crate::config::{Backend, CheckType, Config, HealthCheck};
 use crate::health::schedule::{self, Intervals, Rng, STATIC_REAFFIRM};
 use crate::health::{Action, ActionError, BackendHealth, Code, ProbeResult, State, Transition};
-use crate::probe::{IcmpEngine, PreparedCheck, Probe, SocketFactory, SocketPool};
+use crate::probe::{IcmpEngine, PreparedCheck, Probe, Ready, SocketFactory, SocketPool};
 use crate::probe_stats::ProbeStats;
 use crate::timer::{LatencyHistogram, TimerHeap};
 
@@ -108,6 +108,9 @@ pub struct Checker {
     /// queue is sorted by itself, and finished probes are dropped lazily
     /// instead of waking the loop (they would in the timer heap).
     deadlines: BTreeMap<Duration, VecDeque<(Instant, u32, u32)>>,
+    /// (slot, generation) of http probes connected and waiting for their
+    /// request to be written with the batch (see `requests.rs`).
+    requests_due: Vec<(u32, u32)>,
 }
 
 /// Errors preparing a health check at (re)load.
@@ -185,6 +188,7 @@ impl Checker {
             lateness: LatencyHistogram::new(),
             probes_started: 0,
             deadlines: BTreeMap::new(),
+            requests_due: Vec::new(),
         })
     }
 
@@ -241,10 +245,12 @@ impl Checker {
 mod last_probe;
 mod name_index;
 mod reload;
+mod requests;
 mod transition_counts;
 
 pub use last_probe::LastProbe;
 use name_index::NameIndex;
+pub use requests::REQUEST_BATCH;
 pub use transition_counts::TransitionCounts;
 
 impl Checker {
@@ -497,13 +503,17 @@ impl Checker {
         if p.socket_id() != id {
             return;
         }
-        if let Some(result) = p.on_ready(event, now) {
-            if let Some(p) = slot.probe.take() {
-                p.recycle(&mut self.pool);
+        match p.on_ready(event, now) {
+            Ready::Pending => {}
+            Ready::RequestDue => self.requests_due.push((owner, slot.gen)),
+            Ready::Done(result) => {
+                if let Some(p) = slot.probe.take() {
+                    p.recycle(&mut self.pool);
+                }
+                // The deadline timer goes stale with the generation bump.
+                slot.gen = slot.gen.wrapping_add(1);
+                self.finish(i, result, timers, now, out);
             }
-            // The deadline timer goes stale with the generation bump.
-            slot.gen = slot.gen.wrapping_add(1);
-            self.finish(i, result, timers, now, out);
         }
     }
 

@@ -429,6 +429,10 @@ impl Daemon {
                 if self.checker.is_probe_token(token) {
                     self.checker
                         .on_probe_ready(event, &mut self.timers, now, &mut transitions);
+                    if self.checker.requests_due() >= checker::REQUEST_BATCH {
+                        self.checker
+                            .send_requests(&mut self.timers, now, &mut transitions);
+                    }
                     // A state change goes to VPP before the rest of this
                     // batch of events is worked through: the reaction time
                     // of the dataplane must not grow with the probe load.
@@ -486,6 +490,12 @@ impl Daemon {
                 if !transitions.is_empty() {
                     self.handle_transitions(std::mem::take(&mut transitions));
                 }
+            }
+            // The wake-up's starts are done: its requests go out before the
+            // loop may sleep.
+            if !more_timers && self.checker.requests_due() > 0 {
+                self.checker
+                    .send_requests(&mut self.timers, now, &mut transitions);
             }
             if !transitions.is_empty() {
                 self.handle_transitions(std::mem::take(&mut transitions));

@@ -276,30 +276,49 @@ impl HttpExchange {
     }
 }
 
+/// Write what the socket takes of the request; the rest goes out on the
+/// next writable event. `Err` ends the probe.
+pub(crate) fn send_plain(stream: &mut TcpStream, http: &mut HttpExchange) -> Result<(), Verdict> {
+    while !http.unsent().is_empty() {
+        match write_some(stream, http.unsent()) {
+            Ok(Some(n)) => http.mark_sent(n),
+            Ok(None) => break,
+            Err(e) => return Err((Code::L7Rsp, format!("send: {}", io_error_text(&e)))),
+        }
+    }
+    Ok(())
+}
+
 /// Drive a plain-HTTP exchange after a readiness event on a connected socket.
-// Not inlined: its read buffer stays in this frame instead of adding to
-// the event loop's, whose stack every daemon keeps resident.
-#[inline(never)]
 pub(crate) fn drive_plain(
     stream: &mut TcpStream,
     http: &mut HttpExchange,
     event: &mio::event::Event,
 ) -> Option<Verdict> {
-    while !http.unsent().is_empty() {
-        match write_some(stream, http.unsent()) {
-            Ok(Some(n)) => http.mark_sent(n),
-            Ok(None) => break,
-            Err(e) => return Some((Code::L7Rsp, format!("send: {}", io_error_text(&e)))),
-        }
+    if let Err(verdict) = send_plain(stream, http) {
+        return Some(verdict);
     }
     if !(event.is_readable() || event.is_read_closed()) {
         return None;
     }
-    // Health answers are small; a bigger one takes a few more reads (and
-    // a bigger buffer would be zeroed on every probe).
-    let mut buf = [0u8; 4 * 1024];
+    READ_BUF.with_borrow_mut(|buf| read_response(stream, http, event, buf))
+}
+
+thread_local! {
+    /// The read buffer of every plain-http probe on the thread (the loop's):
+    /// an array on the stack would be zeroed for every response. Health
+    /// answers are small; a bigger one takes a few more reads.
+    static READ_BUF: std::cell::RefCell<[u8; 4096]> = const { std::cell::RefCell::new([0; 4096]) };
+}
+
+fn read_response(
+    stream: &mut TcpStream,
+    http: &mut HttpExchange,
+    event: &mio::event::Event,
+    buf: &mut [u8],
+) -> Option<Verdict> {
     loop {
-        match read_some(stream, &mut buf) {
+        match read_some(stream, buf) {
             Ok(Some(0)) => return Some(http.on_eof()),
             Ok(Some(n)) => {
                 if let Some(verdict) = http.on_data(buf.get(..n).unwrap_or_default()) {

@@ -69,8 +69,8 @@ pub use self::pool::SocketPool;
 #[cfg(feature = "https")]
 pub use self::tls::{HttpsSpec, TlsSetupError};
 
-use self::http::{drive_plain, HttpExchange, Verdict};
-use self::socket::{connect_outcome, defer_handshake_ack, errno_text, set_linger_zero};
+use self::http::{drive_plain, send_plain, HttpExchange, Verdict};
+use self::socket::{connect_outcome, errno_text, set_linger_zero};
 #[cfg(feature = "https")]
 use self::tls::TlsExchange;
 use crate::config::model::{CheckType, HealthCheck};
@@ -241,6 +241,19 @@ enum Stage {
     Https(Box<TlsExchange>),
 }
 
+/// What a readiness event did to a [`Probe`].
+#[derive(Debug)]
+pub enum Ready {
+    /// Nothing to report yet.
+    Pending,
+    /// An http probe connected and its request is not written yet. The
+    /// loop writes it with [`Probe::send_request`], back to back with other
+    /// probes' requests: a backend's server that is woken by a burst of
+    /// requests serves them in one go instead of sleeping between probes.
+    RequestDue,
+    Done(ProbeResult),
+}
+
 /// One in-flight tcp/http/https probe.
 #[derive(Debug)]
 pub struct Probe {
@@ -283,11 +296,6 @@ impl Probe {
         let lease = pool
             .acquire(target.addr.ip(), target.source, owner, sockets, registry)
             .map_err(|d| fail(Code::L4Con, d))?;
-        // tls sends several flights: leave its ACKs alone. The option does
-        // not survive a disconnect, so it is set on every connect.
-        if matches!(stage, Stage::Tcp | Stage::Http(_)) {
-            defer_handshake_ack(&lease.stream);
-        }
         let addr = nix::sys::socket::SockaddrStorage::from(target.addr);
         if let Err(e) = nix::sys::socket::connect(lease.stream.as_raw_fd(), &addr) {
             if e != nix::errno::Errno::EINPROGRESS {
@@ -316,17 +324,25 @@ impl Probe {
         }
     }
 
-    /// A readiness event for this probe's token; `Some` when finished.
-    pub fn on_ready(&mut self, event: &mio::event::Event, now: Instant) -> Option<ProbeResult> {
-        let stream = self.stream.as_mut()?;
+    /// A readiness event for this probe's token.
+    pub fn on_ready(&mut self, event: &mio::event::Event, now: Instant) -> Ready {
+        let Some(stream) = self.stream.as_mut() else {
+            return Ready::Pending;
+        };
         if !self.connected {
             match connect_outcome(stream, event) {
                 Ok(true) => self.connected = true,
-                Ok(false) => return None,
-                Err(detail) => return Some(self.finish(Code::L4Con, detail, now)),
+                Ok(false) => return Ready::Pending,
+                Err(detail) => return Ready::Done(self.finish(Code::L4Con, detail, now)),
             }
-            if let Stage::Tcp = self.stage {
-                return Some(self.finish(Code::L4Ok, "connected".into(), now));
+            match self.stage {
+                Stage::Tcp => return Ready::Done(self.finish(Code::L4Ok, "connected".into(), now)),
+                // Nothing has arrived that a read must not miss (the event
+                // is edge-triggered): the request can wait for its batch.
+                Stage::Http(_) if !(event.is_readable() || event.is_read_closed()) => {
+                    return Ready::RequestDue
+                }
+                _ => {}
             }
         }
         let verdict: Option<Verdict> = match &mut self.stage {
@@ -335,7 +351,22 @@ impl Probe {
             #[cfg(feature = "https")]
             Stage::Https(tls) => tls.drive(stream, event),
         };
-        verdict.map(|(code, detail)| self.finish(code, detail, now))
+        match verdict {
+            Some((code, detail)) => Ready::Done(self.finish(code, detail, now)),
+            None => Ready::Pending,
+        }
+    }
+
+    /// Write the request after [`Ready::RequestDue`]. `Some` when the
+    /// write failed, which ends the probe; what the socket did not take
+    /// goes out on later writable events, through [`Probe::on_ready`].
+    pub fn send_request(&mut self, now: Instant) -> Option<ProbeResult> {
+        let stream = self.stream.as_mut()?;
+        let Stage::Http(http) = &mut self.stage else {
+            return None;
+        };
+        let (code, detail) = send_plain(stream, http).err()?;
+        Some(self.finish(code, detail, now))
     }
 
     /// The deadline passed before a verdict.

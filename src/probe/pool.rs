@@ -30,7 +30,7 @@ use mio::{Interest, Registry, Token};
 use nix::sys::socket::SockType;
 
 use super::netns::SocketFactory;
-use super::socket::{bind_source, family_of, set_linger_zero};
+use super::socket::{bind_source, defer_handshake_ack, family_of, set_linger_zero};
 
 /// Idle sockets kept at most (each costs the kernel a few KiB).
 pub const MAX_IDLE: usize = 256;
@@ -168,6 +168,7 @@ impl SocketPool {
         if let Some(source) = source {
             bind_source(&fd, source)?;
         }
+        defer_handshake_ack(&fd);
         let mut stream = TcpStream::from_std(std::net::TcpStream::from(fd));
         let id = match self.free_ids.pop() {
             Some(id) => id,

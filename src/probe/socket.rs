@@ -9,9 +9,8 @@
 //! runs when epoll flagged an error, to name it — and the pool's
 //! `connect(AF_UNSPEC)` at the end, which resets the connection (no FIN
 //! exchange, no TIME_WAIT entry, as HAProxy's linger-0 close) and keeps the
-//! socket for the next probe. tcp and http probes add
-//! `setsockopt(TCP_QUICKACK, 0)` before the connect, which saves more than
-//! it costs (see [`defer_handshake_ack`]).
+//! socket for the next probe. The pool sets [`defer_handshake_ack`] once per
+//! socket, which saves a segment per probe.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -53,26 +52,32 @@ pub fn bind_source(fd: &OwnedFd, source: IpAddr) -> Result<(), String> {
     bind(fd.as_raw_fd(), &addr).map_err(|e| format!("bind {source}: {}", errno_text(e)))
 }
 
-/// Turn `TCP_QUICKACK` off before the connect, as HAProxy does for its
-/// checks: the kernel then holds back the handshake's final ACK (up to the
-/// 40 ms delayed-ACK timer) instead of sending it at once. A tcp probe closes
-/// with a RST as soon as the SYN-ACK is in, so the backend's kernel drops the
-/// half-open request and never builds a connection for the application to
-/// accept; an http probe's request carries the ACK. Either way one segment
-/// (and, for tcp, a whole accept/read/close on the backend) less per probe.
-/// Best effort: on failure the probe just sends the ACK as usual.
+/// Hold back the handshake's final ACK on every connection this socket
+/// makes, as HAProxy does for its checks (with `TCP_QUICKACK` off): the
+/// kernel waits for data to carry it, or for the delayed-ACK timer (up to
+/// 200 ms). A tcp probe resets the connection as soon as the SYN-ACK is in,
+/// so the backend's kernel drops the half-open request and never builds a
+/// connection for the application to accept; an http or https probe's
+/// first bytes carry the ACK. Either way one segment (and, for tcp, a whole
+/// accept/read/close on the backend) less per probe.
+///
+/// `TCP_DEFER_ACCEPT` on a connecting socket has this effect (the SYN-SENT
+/// state looks at it as at `TCP_QUICKACK` off), and unlike `TCP_QUICKACK`,
+/// which `connect(AF_UNSPEC)` resets, it survives the disconnect: set once
+/// when the pool opens the socket, not once per probe. Best effort: on
+/// failure the probe just sends the ACK as usual.
 pub fn defer_handshake_ack(fd: &impl AsRawFd) {
     use nix::libc::{c_int, socklen_t};
-    let off: c_int = 0;
-    // nix 0.29 has no TCP_QUICKACK sockopt.
+    // Seconds; any non-zero value turns the deferral on.
+    let on: c_int = 1;
     // SAFETY: `fd` is an open socket borrowed for the whole call, and the
     // option points at a live `c_int` whose exact size is passed.
     let _ = unsafe {
         nix::libc::setsockopt(
             fd.as_raw_fd(),
             nix::libc::IPPROTO_TCP,
-            nix::libc::TCP_QUICKACK,
-            std::ptr::addr_of!(off).cast(),
+            nix::libc::TCP_DEFER_ACCEPT,
+            std::ptr::addr_of!(on).cast(),
             std::mem::size_of::<c_int>() as socklen_t,
         )
     };

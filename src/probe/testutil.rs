@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 
-use super::{IcmpEngine, Probe, ProbeKind, ProbeTarget, SocketFactory, SocketPool};
+use super::{IcmpEngine, Probe, ProbeKind, ProbeTarget, Ready, SocketFactory, SocketPool};
 use crate::health::types::ProbeResult;
 
 /// Run one tcp/http/https probe to completion, as the daemon loop would,
@@ -50,10 +50,16 @@ pub fn run_probe_in(
             if pool.id_of(event.token()) != Some(probe.socket_id()) {
                 continue;
             }
-            if let Some(result) = probe.on_ready(event, Instant::now()) {
-                probe.recycle(pool);
-                return result;
-            }
+            let result = match probe.on_ready(event, Instant::now()) {
+                Ready::Pending => continue,
+                Ready::RequestDue => match probe.send_request(Instant::now()) {
+                    Some(result) => result,
+                    None => continue,
+                },
+                Ready::Done(result) => result,
+            };
+            probe.recycle(pool);
+            return result;
         }
     }
 }

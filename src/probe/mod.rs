@@ -15,8 +15,10 @@
 //!   [`SocketPool`] for a backend slot. `Err(result)` is the probe's final
 //!   result (socket, bind or netns failure: L4CON). `Ok`: arm a timer at
 //!   `now + target.timeout`; route events of the pool's tokens to the owning
-//!   slot's [`Probe::on_ready`] until it returns `Some(result)`; if the timer
-//!   fires first call [`Probe::on_timeout`]. Either way, and to cancel a
+//!   slot's [`Probe::on_ready`] until it returns [`Ready::Done`]. On
+//!   [`Ready::RequestDue`] (http: connected, request not written) call
+//!   [`Probe::send_request`] when it suits the loop, which batches them. If
+//!   the timer fires first call [`Probe::on_timeout`]. Either way, and to cancel a
 //!   probe (pause, removal), hand the socket back with [`Probe::recycle`].
 //!   A probe dropped instead closes its socket abortively.
 //! * icmp: one [`IcmpEngine`] per namespace with its own token range;

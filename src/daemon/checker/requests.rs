@@ -71,7 +71,7 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
-    use std::net::{SocketAddr, TcpListener};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
     use std::time::{Duration, Instant};
 
     use mio::{Events, Poll};
@@ -165,9 +165,25 @@ mod tests {
         }
     }
 
+    /// The next connection on a non-blocking `listener`, failing after `limit`.
+    fn accept_within(listener: &TcpListener, limit: Duration) -> TcpStream {
+        let deadline = Instant::now() + limit;
+        loop {
+            match listener.accept() {
+                Ok((conn, _)) => return conn,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(Instant::now() < deadline, "no connection to accept");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        }
+    }
+
     #[test]
     fn queued_request_goes_out_with_the_batch() {
         let listener = TcpListener::bind("127.10.1.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
         let mut rig = Rig::new(listener.local_addr().unwrap());
         rig.start_probe();
         rig.run_until("the connect", |c| c.requests_due() == 1);
@@ -176,7 +192,8 @@ mod tests {
         rig.checker
             .send_requests(&mut rig.timers, Instant::now(), &mut rig.out);
         assert_eq!(rig.checker.requests_due(), 0);
-        let (mut conn, _) = listener.accept().unwrap();
+        let mut conn = accept_within(&listener, Duration::from_secs(5));
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut request = [0u8; 512];
         let n = conn.read(&mut request).unwrap();
         assert!(request[..n].starts_with(b"GET /healthz HTTP/1.1\r\n"));

@@ -250,7 +250,6 @@ mod transition_counts;
 
 pub use last_probe::LastProbe;
 use name_index::NameIndex;
-pub use requests::REQUEST_BATCH;
 pub use transition_counts::TransitionCounts;
 
 impl Checker {
@@ -505,16 +504,30 @@ impl Checker {
         }
         match p.on_ready(event, now) {
             Ready::Pending => {}
-            Ready::RequestDue => self.requests_due.push((owner, slot.gen)),
-            Ready::Done(result) => {
-                if let Some(p) = slot.probe.take() {
-                    p.recycle(&mut self.pool);
-                }
-                // The deadline timer goes stale with the generation bump.
-                slot.gen = slot.gen.wrapping_add(1);
-                self.finish(i, result, timers, now, out);
-            }
+            Ready::RequestDue => self.queue_request(owner, timers, now, out),
+            Ready::Done(result) => self.finish_socket_probe(i, result, timers, now, out),
         }
+    }
+
+    /// Slot `i`'s socket probe ended with `result`: the socket goes back to
+    /// the pool and the result to the state machine.
+    fn finish_socket_probe(
+        &mut self,
+        i: usize,
+        result: ProbeResult,
+        timers: &mut TimerHeap<TimerKey>,
+        now: Instant,
+        out: &mut Vec<BackendTransition>,
+    ) {
+        let Some(Some(slot)) = self.slots.get_mut(i) else {
+            return;
+        };
+        if let Some(p) = slot.probe.take() {
+            p.recycle(&mut self.pool);
+        }
+        // The deadline timer goes stale with the generation bump.
+        slot.gen = slot.gen.wrapping_add(1);
+        self.finish(i, result, timers, now, out);
     }
 
     /// Readiness on an ICMP socket.

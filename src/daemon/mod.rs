@@ -429,10 +429,6 @@ impl Daemon {
                 if self.checker.is_probe_token(token) {
                     self.checker
                         .on_probe_ready(event, &mut self.timers, now, &mut transitions);
-                    if self.checker.requests_due() >= checker::REQUEST_BATCH {
-                        self.checker
-                            .send_requests(&mut self.timers, now, &mut transitions);
-                    }
                     // A state change goes to VPP before the rest of this
                     // batch of events is worked through: the reaction time
                     // of the dataplane must not grow with the probe load.

@@ -18,6 +18,7 @@ use mio::{Registry, Token};
 
 use crate::config::{Backend, CheckType, Config, HealthCheck};
 use crate::health::schedule::{self, Intervals, Rng, STATIC_REAFFIRM};
+use crate::health::shared_starts::SharedStarts;
 use crate::health::{Action, ActionError, BackendHealth, Code, ProbeResult, State, Transition};
 use crate::probe::{IcmpEngine, PreparedCheck, Probe, Ready, SocketFactory, SocketPool};
 use crate::probe_stats::ProbeStats;
@@ -52,10 +53,14 @@ pub struct BackendSlot {
     pub check: Option<Rc<CheckRuntime>>,
     pub health: BackendHealth,
     gen: u32,
-    /// How early (µs) the probe in flight started against its schedule;
-    /// the next probe is pushed back as much, so early starts shared with
-    /// a neighbour's wake-up never change the mean period.
-    started_early_us: u32,
+    /// How far (µs) this backend's starts are ahead of (+) or behind (-)
+    /// its random draws, from joining neighbours and starting early or
+    /// late; carried into the next draw so the mean period stays the
+    /// interval (`health::shared_starts`).
+    start_carry_us: i32,
+    /// How early (µs) the next start may go when the loop is awake anyway
+    /// (`Placement::slack`).
+    start_slack_us: u32,
     /// The tcp/http/https probe in flight. (Not an `Option<Started>`,
     /// which takes 16 bytes: with the flag below the slot is 256.)
     probe: Option<Box<Probe>>,
@@ -111,6 +116,9 @@ pub struct Checker {
     /// (slot, generation) of http probes connected and waiting for their
     /// request to be written with the batch (see `requests.rs`).
     requests_due: Vec<(u32, u32)>,
+    /// The instants next probe starts are planned on, shared between
+    /// backends so that they share the loop's wake-ups.
+    shared_starts: SharedStarts,
 }
 
 /// Errors preparing a health check at (re)load.
@@ -189,6 +197,7 @@ impl Checker {
             probes_started: 0,
             deadlines: BTreeMap::new(),
             requests_due: Vec::new(),
+            shared_starts: SharedStarts::new(),
         })
     }
 
@@ -311,6 +320,8 @@ impl Checker {
         now: Instant,
         out: &mut Vec<BackendTransition>,
     ) {
+        // Stale or not, the timer no longer holds its place.
+        self.shared_starts.release(scheduled);
         let i = slot_index as usize;
         let Some(Some(slot)) = self.slots.get_mut(i) else {
             return;
@@ -320,8 +331,7 @@ impl Checker {
         }
         self.lateness
             .record(now.saturating_duration_since(scheduled));
-        slot.started_early_us =
-            u32::try_from(scheduled.saturating_duration_since(now).as_micros()).unwrap_or(u32::MAX);
+        slot.start_carry_us = SharedStarts::started(slot.start_carry_us, scheduled, now);
         let Some(check) = slot.check.as_ref() else {
             let result = ProbeResult {
                 code: Code::Static,
@@ -427,11 +437,13 @@ impl Checker {
         }
     }
 
-    /// How early a probe may start so that neighbours share a wake-up: 10 %
-    /// of its interval (the width of the jitter band), at most 100 ms.
+    /// How early a probe may start so that it shares a wake-up the loop
+    /// makes anyway: a tenth of its interval, at most 100 ms, less when its
+    /// backend is already ahead (nothing for a first probe, whose start is
+    /// spread on purpose).
     pub fn start_slack(&self, slot: u32) -> Duration {
         match self.slots.get(slot as usize) {
-            Some(Some(s)) => start_slack(s),
+            Some(Some(s)) => Duration::from_micros(u64::from(s.start_slack_us)),
             _ => Duration::ZERO,
         }
     }
@@ -599,37 +611,33 @@ impl Checker {
             });
         }
         slot.last = Some(LastProbe::new(result, now_ms));
-        let delay = match &slot.check {
-            None => STATIC_REAFFIRM,
-            Some(c) => schedule::next_probe_delay(
-                &c.intervals,
-                slot.health.state(),
-                slot.health.counter(),
-                slot.health.max(),
-                random,
-            ),
+        let at = match &slot.check {
+            None => now + STATIC_REAFFIRM,
+            Some(c) => {
+                let base = schedule::next_interval(
+                    &c.intervals,
+                    slot.health.state(),
+                    slot.health.counter(),
+                    slot.health.max(),
+                );
+                let drawn = schedule::jittered(base, random);
+                let placed = self
+                    .shared_starts
+                    .place(now, base, drawn, slot.start_carry_us);
+                slot.start_carry_us = placed.carry_us;
+                slot.start_slack_us = u32::try_from(placed.slack.as_micros()).unwrap_or(u32::MAX);
+                placed.at
+            }
         };
         slot.gen = slot.gen.wrapping_add(1);
-        // A probe that started early (sharing a wake-up) hands the time
-        // over to the next one: the mean period stays the interval whether
-        // or not the loop had a reason to start probes early.
-        let delay =
-            delay + Duration::from_micros(u64::from(std::mem::take(&mut slot.started_early_us)));
         timers.schedule(
-            now + delay,
+            at,
             TimerKey::Probe {
                 slot: i as u32,
                 gen: slot.gen,
             },
         );
     }
-}
-
-fn start_slack(slot: &BackendSlot) -> Duration {
-    slot.check
-        .as_ref()
-        .map(|c| (c.intervals.interval / 10).min(Duration::from_millis(100)))
-        .unwrap_or(Duration::ZERO)
 }
 
 /// ICMP probes are keyed by slot and generation, so a late echo reply to

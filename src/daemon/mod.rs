@@ -49,7 +49,8 @@ pub const MAX_CONTROL_CLIENTS: usize = 1024;
 /// Backends rendered per loop pass while a `/metrics` page is in progress
 /// (about 1.5 ms of work): probes run between slices.
 const METRICS_SLICE_BACKENDS: usize = 1000;
-/// Probe starts taken ahead of their schedule per wake-up of the loop.
+/// Probe starts taken ahead of their planned instant (`Checker::start_slack`)
+/// per wake-up of the loop.
 const EARLY_STARTS_PER_WAKEUP: u32 = 32;
 /// Timers (mostly probe starts, ~20 µs each) worked through in one loop
 /// pass before the loop looks at its sockets again. More are due or may

@@ -4,6 +4,7 @@
 pub mod history;
 pub mod machine;
 pub mod schedule;
+pub mod shared_starts;
 pub mod types;
 
 pub use machine::{Action, ActionError, ActionResult, BackendHealth};

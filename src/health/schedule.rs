@@ -91,7 +91,15 @@ pub fn jittered(base: Duration, random: u32) -> Duration {
     nanos_saturating(low + offset)
 }
 
-/// Delay until the next probe of a backend whose result was just recorded.
+/// The interval that follows a result: the base of the next probe's
+/// jitter band.
+pub fn next_interval(intervals: &Intervals, state: State, counter: u32, max: u32) -> Duration {
+    intervals.pick(interval_kind(state, counter, max))
+}
+
+/// Delay until the next probe of a backend whose result was just recorded,
+/// drawn at random in its jitter band (the daemon then lets
+/// [`super::shared_starts`] move it to a neighbour's start in that band).
 pub fn next_probe_delay(
     intervals: &Intervals,
     state: State,
@@ -99,7 +107,7 @@ pub fn next_probe_delay(
     max: u32,
     random: u32,
 ) -> Duration {
-    jittered(intervals.pick(interval_kind(state, counter, max)), random)
+    jittered(next_interval(intervals, state, counter, max), random)
 }
 
 /// Offset of the first probe of backend number `index` out of `count`

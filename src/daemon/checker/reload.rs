@@ -94,7 +94,8 @@ impl Checker {
                         check,
                         health: BackendHealth::new(rise, fall, history, b.enabled, now_ms),
                         gen: 0,
-                        started_early_us: 0,
+                        start_carry_us: 0,
+                        start_slack_us: 0,
                         probe: None,
                         icmp_pending: false,
                         last: None,
@@ -200,6 +201,9 @@ impl Checker {
             return;
         }
         slot.gen = slot.gen.wrapping_add(1);
+        // A first probe keeps its spread start, and owes nothing.
+        slot.start_slack_us = 0;
+        slot.start_carry_us = 0;
         let delay = match &slot.check {
             // Static backends resolve at once.
             None => Duration::ZERO,

@@ -42,7 +42,12 @@ pub const LOOP_AWAKE_ANYWAY: Duration = Duration::from_millis(1);
 /// The instants on which probe starts are planned, with how many each.
 #[derive(Debug, Default)]
 pub struct SharedStarts {
-    planned: BTreeMap<Instant, u16>,
+    /// Keyed by nanoseconds after `base`: half the size of `Instant` keys,
+    /// and under load there is about one entry per backend.
+    planned: BTreeMap<u64, u16>,
+    /// Set at the first placement, a day before it (as in `TimerHeap`),
+    /// so that any instant the daemon passes later has an offset.
+    base: Option<Instant>,
 }
 
 /// Where a probe was placed.
@@ -77,6 +82,8 @@ impl SharedStarts {
         drawn: Duration,
         carry_us: i32,
     ) -> Placement {
+        self.base
+            .get_or_insert_with(|| now.checked_sub(Duration::from_secs(86_400)).unwrap_or(now));
         self.forget_before(now);
         let earliest = now + jittered(base, 0);
         let latest = now + jittered(base, u32::MAX);
@@ -86,7 +93,9 @@ impl SharedStarts {
             Some(at) if at.max(aim) - at.min(aim) >= LOOP_AWAKE_ANYWAY => at,
             _ => self.free_instant_from(aim),
         };
-        *self.planned.entry(at).or_insert(0) += 1;
+        if let Some(key) = self.key(at) {
+            *self.planned.entry(key).or_insert(0) += 1;
+        }
         let limit = i64::try_from(base.as_micros()).unwrap_or(i64::MAX);
         let carry = signed_us(wanted, at).clamp(-limit, limit);
         // Early starts are taken whenever the loop is awake, while the band
@@ -120,10 +129,13 @@ impl SharedStarts {
     /// is free. Timers that were not placed here (first probes, resume)
     /// find nothing to free.
     pub fn release(&mut self, at: Instant) {
-        if let Some(n) = self.planned.get_mut(&at) {
+        let Some(key) = self.key(at) else {
+            return;
+        };
+        if let Some(n) = self.planned.get_mut(&key) {
             *n -= 1;
             if *n == 0 {
-                self.planned.remove(&at);
+                self.planned.remove(&key);
             }
         }
     }
@@ -135,13 +147,39 @@ impl SharedStarts {
 
     /// Starts planned on `at`.
     pub fn starts_at(&self, at: Instant) -> u16 {
-        self.planned.get(&at).copied().unwrap_or(0)
+        self.key(at)
+            .and_then(|key| self.planned.get(&key).copied())
+            .unwrap_or(0)
+    }
+
+    /// `at` as a key: nanoseconds after `base` (none before it, or before
+    /// the first placement).
+    fn key(&self, at: Instant) -> Option<u64> {
+        let since = at.checked_duration_since(self.base?)?;
+        u64::try_from(since.as_nanos()).ok()
+    }
+
+    fn instant(&self, key: u64) -> Option<Instant> {
+        self.base?.checked_add(Duration::from_nanos(key))
+    }
+
+    /// Plan `n` starts on `at` directly (tests).
+    #[cfg(test)]
+    fn plan(&mut self, at: Instant, n: u16) {
+        let base = self
+            .base
+            .get_or_insert_with(|| at.checked_sub(Duration::from_secs(86_400)).unwrap_or(at));
+        let key = u64::try_from((at - *base).as_nanos()).expect("test instants");
+        self.planned.insert(key, n);
     }
 
     /// Instants already past can take no new start (every band begins
     /// after now). Their timers are late or were dropped (a reload prunes
     /// the timer heap), so they are forgotten rather than kept forever.
     fn forget_before(&mut self, now: Instant) {
+        let Some(now) = self.key(now) else {
+            return;
+        };
         while let Some(entry) = self.planned.first_entry() {
             if *entry.key() >= now {
                 break;
@@ -173,22 +211,24 @@ impl SharedStarts {
         aim: Instant,
         latest: Instant,
     ) -> Option<Instant> {
-        let with_room = |at: &Instant, n: &u16| (*n < MAX_STARTS_PER_INSTANT).then_some(*at);
+        let (earliest, aim, latest) = (self.key(earliest)?, self.key(aim)?, self.key(latest)?);
+        let with_room = |key: &u64, n: &u16| (*n < MAX_STARTS_PER_INSTANT).then_some(*key);
         let after = self
             .planned
             .range(aim..=latest)
             .next()
-            .and_then(|(at, n)| with_room(at, n));
+            .and_then(|(key, n)| with_room(key, n));
         let before = self
             .planned
             .range(earliest..aim)
             .next_back()
-            .and_then(|(at, n)| with_room(at, n));
-        match (before, after) {
+            .and_then(|(key, n)| with_room(key, n));
+        let nearer = match (before, after) {
             (Some(b), Some(a)) if aim - b <= a - aim => Some(b),
             (_, Some(a)) => Some(a),
             (b, None) => b,
-        }
+        };
+        self.instant(nearer?)
     }
 }
 

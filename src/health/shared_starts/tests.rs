@@ -168,7 +168,7 @@ fn placement_table() {
         let now = Instant::now();
         let mut starts = SharedStarts::new();
         for &(ms, n) in case.planned {
-            starts.planned.insert(now + MS(ms), n);
+            starts.plan(now + MS(ms), n);
         }
         let got = starts.place(now, SECOND, MS(case.drawn_ms), case.carry_us);
         assert_eq!(
@@ -237,7 +237,7 @@ fn a_full_instant_takes_no_more_until_a_start_is_released() {
     let now = Instant::now();
     let mut starts = SharedStarts::new();
     let at = now + MS(1000);
-    starts.planned.insert(at, MAX_STARTS_PER_INSTANT);
+    starts.plan(at, MAX_STARTS_PER_INSTANT);
     // Its own draw falls on the full instant: a nanosecond later instead.
     let next = starts.place(now, SECOND, MS(1000), 0).at;
     assert_eq!(next, at + Duration::from_nanos(1));

@@ -97,19 +97,6 @@ pub fn next_interval(intervals: &Intervals, state: State, counter: u32, max: u32
     intervals.pick(interval_kind(state, counter, max))
 }
 
-/// Delay until the next probe of a backend whose result was just recorded,
-/// drawn at random in its jitter band (the daemon then lets
-/// [`super::shared_starts`] move it to a neighbour's start in that band).
-pub fn next_probe_delay(
-    intervals: &Intervals,
-    state: State,
-    counter: u32,
-    max: u32,
-    random: u32,
-) -> Duration {
-    jittered(next_interval(intervals, state, counter, max), random)
-}
-
 /// Offset of the first probe of backend number `index` out of `count`
 /// (spec/health.md §1, ours): spread uniformly over min(interval, 1 s), index
 /// 0 at once, so a large configuration never probes in one burst yet every

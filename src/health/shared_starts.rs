@@ -82,8 +82,7 @@ impl SharedStarts {
         drawn: Duration,
         carry_us: i32,
     ) -> Placement {
-        self.base
-            .get_or_insert_with(|| now.checked_sub(Duration::from_secs(86_400)).unwrap_or(now));
+        self.set_base(now);
         self.forget_before(now);
         let earliest = now + jittered(base, 0);
         let latest = now + jittered(base, u32::MAX);
@@ -140,7 +139,8 @@ impl SharedStarts {
         }
     }
 
-    /// Instants with starts planned (for tests and the bench's curiosity).
+    /// Instants with starts planned.
+    #[cfg(test)]
     pub fn instants(&self) -> usize {
         self.planned.len()
     }
@@ -150,6 +150,16 @@ impl SharedStarts {
         self.key(at)
             .and_then(|key| self.planned.get(&key).copied())
             .unwrap_or(0)
+    }
+
+    /// Offsets count from a day before the first instant seen (as in
+    /// `TimerHeap`), so that any instant the daemon passes later has one.
+    fn set_base(&mut self, first: Instant) {
+        self.base.get_or_insert_with(|| {
+            first
+                .checked_sub(Duration::from_secs(86_400))
+                .unwrap_or(first)
+        });
     }
 
     /// `at` as a key: nanoseconds after `base` (none before it, or before
@@ -166,10 +176,8 @@ impl SharedStarts {
     /// Plan `n` starts on `at` directly (tests).
     #[cfg(test)]
     fn plan(&mut self, at: Instant, n: u16) {
-        let base = self
-            .base
-            .get_or_insert_with(|| at.checked_sub(Duration::from_secs(86_400)).unwrap_or(at));
-        let key = u64::try_from((at - *base).as_nanos()).expect("test instants");
+        self.set_base(at);
+        let key = self.key(at).expect("test instants after the base");
         self.planned.insert(key, n);
     }
 

@@ -58,7 +58,10 @@ fn interval_after_each_step() {
         let kind = interval_kind(h.state(), h.counter(), h.max());
         assert_eq!(kind, want, "step {i}");
         // With the midpoint random value the jitter factor is (almost) 1.
-        let delay = next_probe_delay(&intervals, h.state(), h.counter(), h.max(), u32::MAX / 2);
+        let delay = jittered(
+            next_interval(&intervals, h.state(), h.counter(), h.max()),
+            u32::MAX / 2,
+        );
         let base = intervals.pick(want);
         assert!(
             delay.abs_diff(base) <= base / 1_000_000,

@@ -160,14 +160,17 @@ fn positive_duration(
 }
 
 /// An integer count that must be at least 1 (and fit a u32).
-fn count_at_least_one(errors: &mut Errors, path: &str, raw: Option<i64>, default: u32) -> u32 {
+/// `rise` and `fall`: 1..=65535. The upper bound is ours (spec says ≥ 1):
+/// 65,535 probes at 1 s is 18 hours, and the state machine of 10,000
+/// backends stores the thresholds in 16 bits (docs/config.md).
+fn threshold_count(errors: &mut Errors, path: &str, raw: Option<i64>, default: u32) -> u32 {
     let Some(value) = raw else {
         return default;
     };
-    match u32::try_from(value) {
-        Ok(count) if count >= 1 => count,
+    match u16::try_from(value) {
+        Ok(count) if count >= 1 => u32::from(count),
         _ => {
-            errors.add(path, format!("{value} out of range 1..={}", u32::MAX));
+            errors.add(path, format!("{value} out of range 1..={}", u16::MAX));
             default
         }
     }

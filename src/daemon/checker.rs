@@ -62,7 +62,7 @@ pub struct BackendSlot {
     /// (`Placement::slack`).
     start_slack_us: u32,
     /// The tcp/http/https probe in flight. (Not an `Option<Started>`,
-    /// which takes 16 bytes: with the flag below the slot is 256.)
+    /// which takes 16 bytes: with the flag below the slot is 224.)
     probe: Option<Box<Probe>>,
     /// An ICMP echo in flight (the engine holds it).
     icmp_pending: bool,
@@ -651,6 +651,6 @@ mod size_tests {
     /// 10,000 of these are most of the daemon's memory.
     #[test]
     fn backend_slot_stays_small() {
-        assert!(std::mem::size_of::<Option<super::BackendSlot>>() <= 256);
+        assert!(std::mem::size_of::<Option<super::BackendSlot>>() <= 224);
     }
 }

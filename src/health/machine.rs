@@ -88,15 +88,19 @@ pub type ActionResult = Result<Option<Transition>, ActionError>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendHealth {
     state: State,
+    /// At most `rise + fall − 1`: 17 bits.
     counter: u32,
-    rise: u32,
-    fall: u32,
-    /// At most this many entries in `history` (u32 and the u32 counter
-    /// below keep the struct at 56 bytes: 10,000 backends carry one).
+    /// The config keeps rise and fall within 1..=65535 (they are read for
+    /// every result of 10,000 backends, and the narrow types keep the
+    /// struct at 48 bytes).
+    rise: u16,
+    fall: u16,
+    /// At most this many entries in `history`.
     history_cap: u32,
     /// State changes so far, wrapping: the VPP sync flushes an AS at most
-    /// once per value (the "flush epoch"); only a change of value matters.
-    transitions: u32,
+    /// once per value (the "flush epoch"); only a change of value matters,
+    /// and 65,536 transitions between two syncs of one AS do not happen.
+    transitions: u16,
     /// Newest first, at most `history_cap` entries.
     history: History,
     /// Wall-clock time of the last state change (or of creation).
@@ -109,25 +113,31 @@ fn cap_u32(cap: usize) -> u32 {
     u32::try_from(cap.max(1)).unwrap_or(u32::MAX)
 }
 
+/// Rise and fall as stored: at least 1, and at most 65,535 (the config's
+/// range; a larger value here is clamped, not wrapped).
+fn threshold_u16(n: u32) -> u16 {
+    u16::try_from(n.max(1)).unwrap_or(u16::MAX)
+}
+
 impl BackendHealth {
     /// A new backend: `unknown` with the expedited counter (rise − 1), or
     /// `disabled` when the configuration says `enabled: false`.
     ///
-    /// `rise` and `fall` are at least 1 (config validation guarantees it; we
-    /// clamp anyway so the arithmetic cannot underflow). `history_cap` is
+    /// `rise` and `fall` are within 1..=65535 (config validation guarantees
+    /// it; we clamp anyway so the arithmetic cannot underflow). `history_cap` is
     /// clamped to at least 1 so the last transition is always available.
     /// Creation records no transition.
     pub fn new(rise: u32, fall: u32, history_cap: usize, enabled: bool, now_ms: u64) -> Self {
-        let rise = rise.max(1);
+        let rise = threshold_u16(rise);
         BackendHealth {
             state: if enabled {
                 State::Unknown
             } else {
                 State::Disabled
             },
-            counter: rise - 1,
+            counter: u32::from(rise) - 1,
             rise,
-            fall: fall.max(1),
+            fall: threshold_u16(fall),
             history: History::default(),
             history_cap: cap_u32(history_cap),
             since_unix_ms: now_ms,
@@ -149,16 +159,16 @@ impl BackendHealth {
     }
 
     pub fn rise(&self) -> u32 {
-        self.rise
+        u32::from(self.rise)
     }
 
     pub fn fall(&self) -> u32 {
-        self.fall
+        u32::from(self.fall)
     }
 
     /// Upper bound of the counter: `rise + fall − 1`.
     pub fn max(&self) -> u32 {
-        self.rise.saturating_add(self.fall) - 1
+        self.rise() + self.fall() - 1
     }
 
     /// Derived attribute (spec/health.md §6): everything but `disabled`.
@@ -210,7 +220,7 @@ impl BackendHealth {
         };
         let next = match (self.state, passed) {
             (State::Unknown, false) => State::Down,
-            _ if self.counter >= self.rise => State::Up,
+            _ if self.counter >= self.rise() => State::Up,
             _ => State::Down,
         };
         self.transition_to(next, code, now_ms)
@@ -292,8 +302,8 @@ impl BackendHealth {
         if self.state == State::Removed {
             return Err(ActionError::Removed);
         }
-        self.rise = rise.max(1);
-        self.fall = fall.max(1);
+        self.rise = threshold_u16(rise);
+        self.fall = threshold_u16(fall);
         if self.state.is_probing() {
             Ok(self.enter_unknown(Code::Restarted, now_ms))
         } else {
@@ -304,7 +314,7 @@ impl BackendHealth {
     }
 
     fn enter_unknown(&mut self, code: Code, now_ms: u64) -> Option<Transition> {
-        self.counter = self.rise - 1;
+        self.counter = self.rise() - 1;
         self.transition_to(State::Unknown, code, now_ms)
     }
 

@@ -169,7 +169,7 @@ fn all_errors_are_collected_and_sorted() {
          backends.web-b.healthcheck: unknown healthcheck `nope`\n  \
          frontends.web.pools[1].backends.web-c.weight: 140 out of range 0..=100\n  \
          healthchecker.transition-history: 0 out of range: must be at least 1\n  \
-         healthchecks.web.rise: 0 out of range 1..=4294967295\n  \
+         healthchecks.web.rise: 0 out of range 1..=65535\n  \
          vpp.lb.flow-timeout: 0s out of range 1s..=120s"
     );
 }

@@ -243,11 +243,16 @@ fn healthcheck_port_and_timing_rules() {
         (&[(&rise, Some("1")), (&fall, Some("1"))], &[]),
         (
             &[(&rise, Some("0"))],
-            &["healthchecks.web.rise: 0 out of range 1..=4294967295"],
+            &["healthchecks.web.rise: 0 out of range 1..=65535"],
         ),
         (
             &[(&fall, Some("-2"))],
-            &["healthchecks.web.fall: -2 out of range 1..=4294967295"],
+            &["healthchecks.web.fall: -2 out of range 1..=65535"],
+        ),
+        (&[(&rise, Some("65535")), (&fall, Some("65535"))], &[]),
+        (
+            &[(&fall, Some("65536"))],
+            &["healthchecks.web.fall: 65536 out of range 1..=65535"],
         ),
         (
             &[

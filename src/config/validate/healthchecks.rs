@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{count_at_least_one, ipv4_only, ipv6_only, positive_duration, Errors};
+use super::{ipv4_only, ipv6_only, positive_duration, threshold_count, Errors};
 use crate::config::model::{CheckType, HealthCheck, HttpParams, StatusRange};
 use crate::config::raw::{NamedMap, RawCheckType, RawHealthCheck, RawParams};
 
@@ -85,8 +85,8 @@ fn healthcheck(errors: &mut Errors, base: &str, raw: RawHealthCheck) -> HealthCh
         raw.timeout.as_ref(),
         DEFAULT_TIMEOUT,
     );
-    let rise = count_at_least_one(errors, &format!("{base}.rise"), raw.rise, DEFAULT_RISE);
-    let fall = count_at_least_one(errors, &format!("{base}.fall"), raw.fall, DEFAULT_FALL);
+    let rise = threshold_count(errors, &format!("{base}.rise"), raw.rise, DEFAULT_RISE);
+    let fall = threshold_count(errors, &format!("{base}.fall"), raw.fall, DEFAULT_FALL);
     let probe_ipv4_src = ipv4_only(
         errors,
         &format!("{base}.probe-ipv4-src"),

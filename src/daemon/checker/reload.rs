@@ -45,7 +45,7 @@ impl Checker {
         let history = cfg.healthchecker.transition_history;
         let counts = PlanCounts::of(plan);
         let count = counts.starting();
-        // Exact sizes: a slot is 256 bytes, and growth by doubling would
+        // Exact sizes: a slot is 224 bytes, and growth by doubling would
         // leave up to 40 % of a 10,000-backend table unused.
         self.slots
             .reserve_exact(counts.added.saturating_sub(self.free.len()));

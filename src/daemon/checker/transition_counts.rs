@@ -1,8 +1,9 @@
 //! Transitions of one backend since start, by (from, to), for metrics.
 //!
 //! 10,000 backends each hold one, and nearly all of them only ever see one
-//! or two pairs (`unknown → up`, then maybe `up → down`), so two pairs live
-//! inline and only a backend that flaps through more pairs allocates.
+//! pair (`unknown → up`), so one pair lives inline and only a backend that
+//! changes state again allocates (a backend that went down and came back
+//! has seen three pairs, so a second inline pair would rarely spare it).
 
 use crate::health::State;
 
@@ -11,7 +12,7 @@ type Pair = (State, State, u32);
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TransitionCounts {
-    inline: [Option<Pair>; 2],
+    inline: Option<Pair>,
     /// Boxed on purpose: a thin 8-byte pointer inline instead of a 24-byte
     /// `Vec` (or 16-byte boxed slice) in every backend's slot, for the rare
     /// backend that needs it.
@@ -22,14 +23,12 @@ pub struct TransitionCounts {
 impl TransitionCounts {
     pub fn record(&mut self, from: State, to: State) {
         let bump = |pair: &mut Pair| pair.2 = pair.2.saturating_add(1);
-        for entry in &mut self.inline {
-            match entry {
-                Some(pair) if pair.0 == from && pair.1 == to => return bump(pair),
-                Some(_) => {}
-                None => {
-                    *entry = Some((from, to, 1));
-                    return;
-                }
+        match &mut self.inline {
+            Some(pair) if pair.0 == from && pair.1 == to => return bump(pair),
+            Some(_) => {}
+            None => {
+                self.inline = Some((from, to, 1));
+                return;
             }
         }
         let more = self.more.get_or_insert_with(Default::default);
@@ -43,7 +42,6 @@ impl TransitionCounts {
     pub fn iter(&self) -> impl Iterator<Item = (State, State, u64)> + '_ {
         self.inline
             .iter()
-            .flatten()
             .chain(self.more.iter().flat_map(|m| m.iter()))
             .map(|&(from, to, n)| (from, to, u64::from(n)))
     }
@@ -92,10 +90,7 @@ mod tests {
     }
 
     #[test]
-    fn stays_as_small_as_the_vec_it_replaced() {
-        assert!(
-            std::mem::size_of::<TransitionCounts>()
-                <= std::mem::size_of::<Vec<(State, State, u64)>>()
-        );
+    fn stays_at_16_bytes() {
+        assert_eq!(std::mem::size_of::<TransitionCounts>(), 16);
     }
 }

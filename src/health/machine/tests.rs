@@ -371,3 +371,25 @@ fn action_error_messages() {
         assert_eq!(err.to_string(), text);
     }
 }
+
+#[test]
+fn stays_at_48_bytes() {
+    // 10,000 backends each carry one.
+    assert_eq!(std::mem::size_of::<BackendHealth>(), 48);
+}
+
+#[test]
+fn thresholds_beyond_16_bits_are_clamped_not_wrapped() {
+    // The config refuses them; the machine still must not wrap 65,536 to 0.
+    let mut h = BackendHealth::new(70_000, 65_536, 5, true, 0);
+    assert_eq!((h.rise(), h.fall()), (65_535, 65_535));
+    assert_eq!(h.counter(), 65_534);
+    assert_eq!(h.max(), 131_069);
+    assert!(
+        h.record(Code::L4Ok, 1).is_some(),
+        "one pass resolves unknown"
+    );
+    assert_eq!(h.state(), State::Up);
+    h.restart(0, 100_000, 2).unwrap();
+    assert_eq!((h.rise(), h.fall()), (1, 65_535));
+}

@@ -96,19 +96,20 @@ impl ProbeStats {
         let Some(i) = Code::PROBE_CODES.iter().position(|&c| c == code) else {
             return;
         };
-        if self.all.is_none() {
+        // The usual probe repeats the code seen so far: nothing to count
+        // beyond the histogram.
+        if self.all.is_none() && usize::from(self.first_code) != i {
             let counted = self.durations.count();
-            if counted == 0 || usize::from(self.first_code) == i {
+            if counted == 0 {
                 // PROBE_CODES has 14 entries: the index fits a u8.
                 self.first_code = i as u8;
-                self.durations.record(duration);
-                return;
+            } else {
+                let mut all = Box::new([0u32; Code::PROBE_CODES.len()]);
+                if let Some(n) = all.get_mut(usize::from(self.first_code)) {
+                    *n = u32::try_from(counted).unwrap_or(u32::MAX);
+                }
+                self.all = Some(all);
             }
-            let mut all = Box::new([0u32; Code::PROBE_CODES.len()]);
-            if let Some(n) = all.get_mut(usize::from(self.first_code)) {
-                *n = u32::try_from(counted).unwrap_or(u32::MAX);
-            }
-            self.all = Some(all);
         }
         self.durations.record(duration);
         if let Some(n) = self.all.as_mut().and_then(|all| all.get_mut(i)) {
